@@ -1,0 +1,58 @@
+"""The unit of work: one AsyncSession, one transaction, the repositories bound to it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from adapters.sql.repositories import (
+    SqlApiKeyRepository,
+    SqlCreditLedger,
+    SqlJobRepository,
+    SqlSessionRepository,
+    SqlUserRepository,
+)
+
+
+class SqlUnitOfWork:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self._session = self._sessions()
+        self.users = SqlUserRepository(self._session)
+        self.api_keys = SqlApiKeyRepository(self._session)
+        self.sessions = SqlSessionRepository(self._session)
+        self.ledger = SqlCreditLedger(self._session)
+        self.jobs = SqlJobRepository(self._session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            await self.rollback()
+        finally:
+            await self._session.close()
+
+    async def commit(self) -> None:
+        await self._session.commit()
+
+    async def rollback(self) -> None:
+        await self._session.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """Makes a fresh unit of work per use; holds the engine so the app can dispose of it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._sessions)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")

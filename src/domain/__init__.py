@@ -1,0 +1,1 @@
+"""Cutout's business core: entities, value objects, use cases and ports. Pure Python."""

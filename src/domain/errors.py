@@ -1,0 +1,131 @@
+"""One hierarchy of business errors, each with a stable machine-readable ``code``.
+
+The HTTP layer maps codes to status codes; nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base of every error the business rules raise."""
+
+    code = "error"
+    default_message = "The request could not be completed."
+
+    def __init__(self, message: str | None = None, **details: Any) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+
+class InvalidRequest(DomainError):
+    code = "invalid_request"
+    default_message = "The request is not valid."
+
+
+class InvalidOption(InvalidRequest):
+    code = "invalid_option"
+    default_message = "An option has a value that is not allowed."
+
+
+class MissingSource(InvalidRequest):
+    code = "missing_source"
+    default_message = "Send exactly one of image_file, image_file_b64 or image_url."
+
+
+class InvalidEmail(InvalidRequest):
+    code = "invalid_email"
+    default_message = "That is not a valid email address."
+
+
+class WeakPassword(InvalidRequest):
+    code = "weak_password"
+    default_message = "The password must be 8 to 1024 characters long."
+
+
+class InvalidImage(DomainError):
+    code = "invalid_image"
+    default_message = "The file is not a readable JPEG, PNG or WebP image."
+
+
+class UnsupportedFormat(DomainError):
+    code = "unsupported_format"
+    default_message = "Only JPEG, PNG and WebP images are supported."
+
+
+class ImageTooLarge(DomainError):
+    code = "image_too_large"
+    default_message = "The image has more pixels than allowed."
+
+
+class FileTooLarge(DomainError):
+    code = "file_too_large"
+    default_message = "The file is larger than allowed."
+
+
+class UrlNotAllowed(DomainError):
+    code = "url_not_allowed"
+    default_message = "That URL may not be fetched."
+
+
+class UrlFetchFailed(DomainError):
+    code = "url_fetch_failed"
+    default_message = "The image could not be downloaded from that URL."
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    default_message = "Sign in or send a valid API key."
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+    default_message = "Wrong email or password."
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+    default_message = "Too many failed attempts; wait a moment and try again."
+
+    def __init__(self, retry_after_seconds: int, message: str | None = None) -> None:
+        super().__init__(message, retry_after=retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class EmailTaken(DomainError):
+    code = "email_taken"
+    default_message = "An account with that email already exists."
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    default_message = "Not found."
+
+
+class InsufficientCredits(DomainError):
+    code = "insufficient_credits"
+    default_message = "Not enough credits for this request."
+
+
+class AlreadyPosted(DomainError):
+    """A ledger entry with the same kind and reference exists: the event was booked before."""
+
+    code = "already_posted"
+    default_message = "This credit event was already booked."
+
+
+class IllegalTransition(DomainError):
+    code = "illegal_transition"
+    default_message = "The job cannot move to that state."
+
+
+class InferenceFailed(DomainError):
+    code = "inference_failed"
+    default_message = "The background could not be removed; no credit was charged."
+
+
+class ServiceUnavailable(DomainError):
+    code = "service_unavailable"
+    default_message = "The service is busy; try again shortly."

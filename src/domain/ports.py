@@ -1,0 +1,159 @@
+"""The ports: what the domain needs from the outside world, as Protocols.
+
+Adapters in ``src/adapters`` implement them; ``tests/fakes.py`` has an in-memory fake for each.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, runtime_checkable
+
+from domain.api_keys import ApiKey
+from domain.credits import LedgerEntry
+from domain.cutouts import CutoutOptions, ImageInfo, RenderedImage
+from domain.jobs import Job
+from domain.sessions import Session
+from domain.users import User
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> None:
+        """Store a new user; raises ``EmailTaken`` when the email exists."""
+
+    async def get(self, user_id: uuid.UUID) -> User | None: ...
+
+    async def get_by_email(self, email: str) -> User | None: ...
+
+    async def update_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None: ...
+
+
+class ApiKeyRepository(Protocol):
+    async def add(self, key: ApiKey) -> None: ...
+
+    async def get(self, key_id: uuid.UUID) -> ApiKey | None: ...
+
+    async def find_by_hash(self, secret_hash: str) -> ApiKey | None: ...
+
+    async def list_for_user(self, user_id: uuid.UUID) -> Sequence[ApiKey]: ...
+
+    async def save(self, key: ApiKey) -> None:
+        """Persist ``last_used_at`` and ``revoked_at``."""
+
+
+class SessionRepository(Protocol):
+    async def add(self, session: Session) -> None: ...
+
+    async def get(self, token_hash: str) -> Session | None: ...
+
+    async def delete(self, token_hash: str) -> None: ...
+
+
+class CreditLedger(Protocol):
+    async def open_account(self, user_id: uuid.UUID) -> None:
+        """Create the user's balance at zero."""
+
+    async def post(self, entry: LedgerEntry) -> None:
+        """Append ``entry`` and move the balance by its delta, atomically with the transaction.
+
+        Raises ``InsufficientCredits`` when the balance would go below zero and
+        ``AlreadyPosted`` when an entry of the same kind and reference exists.
+        """
+
+    async def balance(self, user_id: uuid.UUID) -> int: ...
+
+    async def entries(self, user_id: uuid.UUID, limit: int, offset: int) -> tuple[Sequence[LedgerEntry], int]:
+        """Newest first, with the total count."""
+
+
+class JobRepository(Protocol):
+    async def add(self, job: Job) -> None: ...
+
+    async def get(self, job_id: uuid.UUID) -> Job | None: ...
+
+    async def lock(self, job_id: uuid.UUID) -> Job | None:
+        """Read the job and lock its row until the transaction ends."""
+
+    async def save(self, job: Job) -> None: ...
+
+    async def lease_expired(self, now: datetime, limit: int) -> Sequence[Job]:
+        """Running jobs whose lease ended before ``now``, locked for this transaction."""
+
+
+class UnitOfWork(Protocol):
+    """One database transaction. Leaving the block without ``commit()`` rolls back."""
+
+    users: UserRepository
+    api_keys: ApiKeyRepository
+    sessions: SessionRepository
+    ledger: CreditLedger
+    jobs: JobRepository
+
+    async def __aenter__(self) -> UnitOfWork: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        """True when it matches; never raises for a wrong password."""
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+@runtime_checkable
+class Picture(Protocol):
+    """A decoded, upright image held by the imaging adapter; the domain only reads its size."""
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
+
+
+class Imaging(Protocol):
+    def probe(self, data: bytes) -> ImageInfo:
+        """Read the header only. Raises InvalidImage, UnsupportedFormat or ImageTooLarge."""
+
+    def check_options(self, options: CutoutOptions) -> None:
+        """Raise InvalidOption for a value it cannot render (an unknown ``bg_color``)."""
+
+    async def decode(self, data: bytes, size: tuple[int, int]) -> Picture:
+        """Decode, apply EXIF orientation and scale to ``size`` (width, height)."""
+
+    async def render(self, picture: Picture, mask: Any, options: CutoutOptions) -> RenderedImage:
+        """Apply the alpha ``mask``, crop, background and encode as ``options.format``."""
+
+
+@runtime_checkable
+class BackgroundRemover(Protocol):
+    async def mask(self, picture: Picture) -> Any:
+        """An alpha mask (0 = background, 255 = subject) the size of ``picture``."""
+
+    async def check(self) -> None:
+        """Raise when the model cannot serve (for readiness)."""
+
+
+class UrlFetcher(Protocol):
+    async def fetch(self, url: str, max_bytes: int) -> bytes:
+        """Download ``url``; raises UrlNotAllowed, UrlFetchFailed or FileTooLarge."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""

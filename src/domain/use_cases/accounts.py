@@ -1,0 +1,141 @@
+"""Signing up, logging in and out, and finding out who a request comes from."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from domain import credits
+from domain.api_keys import hash_secret
+from domain.errors import EmailTaken, InvalidCredentials, TooManyAttempts, Unauthorized
+from domain.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
+from domain.sessions import hash_token, open_session
+from domain.throttle import LoginThrottle
+from domain.users import User, check_password, normalise_email
+
+
+@dataclass
+class SignUp:
+    """A new account: a normalised, unused email, a password of 8 to 1024 characters, stored
+    as an argon2id hash, and a one-time grant of ``signup_credits`` booked in the ledger in
+    the same transaction as the account itself."""
+
+    uow: UnitOfWorkFactory
+    hasher: PasswordHasher
+    clock: Clock
+    signup_credits: int
+
+    async def __call__(self, email: str, password: str) -> User:
+        email = normalise_email(email)
+        check_password(password)
+        now = self.clock.now()
+        user = User(uuid.uuid4(), email, await self.hasher.hash(password), now)
+        async with self.uow() as uow:
+            if await uow.users.get_by_email(email) is not None:
+                raise EmailTaken(field="email")
+            await uow.users.add(user)
+            await uow.ledger.open_account(user.id)
+            if self.signup_credits > 0:
+                await uow.ledger.post(credits.signup_grant(user.id, self.signup_credits, now))
+            await uow.commit()
+        return user
+
+
+@dataclass
+class LogIn:
+    """Exchange email and password for a new session token.
+
+    An unknown email and a wrong password give the same error after the same hashing work, so
+    neither the answer nor its timing tells whether an account exists. Repeated failures for
+    one email are throttled. A hash made with older parameters is upgraded on success."""
+
+    uow: UnitOfWorkFactory
+    hasher: PasswordHasher
+    clock: Clock
+    throttle: LoginThrottle
+    dummy_hash: str
+
+    async def __call__(self, email: str, password: str) -> tuple[User, str]:
+        email = email.strip().lower()
+        now = self.clock.now()
+        if wait := self.throttle.retry_after(email, now):
+            raise TooManyAttempts(wait)
+        async with self.uow() as uow:
+            user = await uow.users.get_by_email(email)
+        stored = user.password_hash if user else self.dummy_hash
+        matches = await self.hasher.verify(stored, password)
+        if user is None or not matches or not user.is_active:
+            self.throttle.failed(email, now)
+            raise InvalidCredentials()
+        self.throttle.succeeded(email)
+        session, token = open_session(user.id, now)
+        async with self.uow() as uow:
+            if self.hasher.needs_rehash(user.password_hash):
+                await uow.users.update_password_hash(user.id, await self.hasher.hash(password))
+            await uow.sessions.add(session)
+            await uow.commit()
+        return user, token
+
+
+@dataclass
+class StartSession:
+    """Open a session for a user who just proved who they are (right after sign-up)."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+
+    async def __call__(self, user: User) -> str:
+        session, token = open_session(user.id, self.clock.now())
+        async with self.uow() as uow:
+            await uow.sessions.add(session)
+            await uow.commit()
+        return token
+
+
+@dataclass
+class LogOut:
+    """End the session behind ``token``; a token that is already gone is not an error."""
+
+    uow: UnitOfWorkFactory
+
+    async def __call__(self, token: str) -> None:
+        async with self.uow() as uow:
+            await uow.sessions.delete(hash_token(token))
+            await uow.commit()
+
+
+@dataclass
+class Authenticate:
+    """Who is calling: an API key (not revoked) or a session token (not expired), belonging
+    to an active user. Anything else is ``Unauthorized``. A key's ``last_used_at`` is
+    refreshed at most once a minute, to keep writes off the hot path."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+
+    async def by_api_key(self, secret: str) -> User:
+        now = self.clock.now()
+        async with self.uow() as uow:
+            key = await uow.api_keys.find_by_hash(hash_secret(secret))
+            if key is None or not key.is_active:
+                raise Unauthorized("The API key is not valid.")
+            user = await self._active_user(uow, key.user_id)
+            if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+                key.last_used_at = now
+                await uow.api_keys.save(key)
+                await uow.commit()
+            return user
+
+    async def by_session(self, token: str) -> User:
+        async with self.uow() as uow:
+            session = await uow.sessions.get(hash_token(token))
+            if session is None or not session.is_valid_at(self.clock.now()):
+                raise Unauthorized("The session has ended; sign in again.")
+            return await self._active_user(uow, session.user_id)
+
+    @staticmethod
+    async def _active_user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
+        user = await uow.users.get(user_id)
+        if user is None or not user.is_active:
+            raise Unauthorized()
+        return user

@@ -1,0 +1,58 @@
+"""Creating, listing and revoking a user's API keys."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from domain.api_keys import ApiKey, issue_api_key
+from domain.errors import NotFound
+from domain.ports import Clock, UnitOfWorkFactory
+from domain.users import User
+
+
+@dataclass
+class CreateApiKey:
+    """A named key for the user; the secret is returned here once and never stored in clear."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+
+    async def __call__(self, user: User, name: str) -> tuple[ApiKey, str]:
+        key, secret = issue_api_key(user.id, name, self.clock.now())
+        async with self.uow() as uow:
+            await uow.api_keys.add(key)
+            await uow.commit()
+        return key, secret
+
+
+@dataclass
+class ListApiKeys:
+    """The user's own keys, revoked ones included, oldest first; never their secrets."""
+
+    uow: UnitOfWorkFactory
+
+    async def __call__(self, user: User) -> Sequence[ApiKey]:
+        async with self.uow() as uow:
+            return await uow.api_keys.list_for_user(user.id)
+
+
+@dataclass
+class RevokeApiKey:
+    """Revoke one of the user's own keys; another user's key is ``NotFound``, as is a missing one.
+    Revoking twice keeps the first revocation time."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+
+    async def __call__(self, user: User, key_id: uuid.UUID) -> ApiKey:
+        async with self.uow() as uow:
+            key = await uow.api_keys.get(key_id)
+            if key is None or key.user_id != user.id:
+                raise NotFound("No such API key.")
+            if key.revoked_at is None:
+                key.revoked_at = self.clock.now()
+                await uow.api_keys.save(key)
+                await uow.commit()
+            return key

@@ -1,0 +1,68 @@
+"""Reading a balance and granting credits by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from domain import credits
+from domain.credits import LedgerEntry
+from domain.errors import InvalidRequest, NotFound
+from domain.ports import Clock, UnitOfWorkFactory
+from domain.users import User, normalise_email
+
+MAX_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class CreditStatement:
+    balance: int
+    entries: Sequence[LedgerEntry]
+    total: int
+
+
+@dataclass
+class GetBalance:
+    """The user's balance: the sum of the user's ledger entries."""
+
+    uow: UnitOfWorkFactory
+
+    async def __call__(self, user: User) -> int:
+        async with self.uow() as uow:
+            return await uow.ledger.balance(user.id)
+
+
+@dataclass
+class GetStatement:
+    """The balance and one page of ledger entries, newest first (at most 100 a page)."""
+
+    uow: UnitOfWorkFactory
+
+    async def __call__(self, user: User, limit: int = 20, offset: int = 0) -> CreditStatement:
+        if not 1 <= limit <= MAX_PAGE or offset < 0:
+            raise InvalidRequest(f"limit must be 1 to {MAX_PAGE} and offset at least 0.")
+        async with self.uow() as uow:
+            balance = await uow.ledger.balance(user.id)
+            entries, total = await uow.ledger.entries(user.id, limit, offset)
+        return CreditStatement(balance, entries, total)
+
+
+@dataclass
+class GrantCredits:
+    """An operator's grant of a positive number of credits to an existing account, booked as
+    ``admin_grant``; returns the new balance."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+
+    async def __call__(self, email: str, amount: int) -> int:
+        if amount <= 0:
+            raise InvalidRequest("Grant a positive number of credits.")
+        async with self.uow() as uow:
+            user = await uow.users.get_by_email(normalise_email(email))
+            if user is None:
+                raise NotFound(f"No user with email {email}.")
+            await uow.ledger.post(credits.admin_grant(user.id, amount, self.clock.now()))
+            balance = await uow.ledger.balance(user.id)
+            await uow.commit()
+        return balance

@@ -1,0 +1,121 @@
+"""The ``cutout`` command: serve, migrate, and a few operator's tasks. Reads the same environment as the server."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import secrets
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import click
+
+from adapters.argon2_hasher import Argon2Hasher
+from adapters.clock import SystemClock
+from adapters.sql.engine import create_engine
+from adapters.sql.migrate import upgrade
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from domain.errors import DomainError
+from domain.use_cases.accounts import SignUp
+from domain.use_cases.credits import GrantCredits
+from entrypoints.settings import Settings
+
+T = TypeVar("T")
+
+
+@click.group()
+def main() -> None:
+    """Cutout: background removal with credits."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Defaults to CUTOUT_HOST (127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Defaults to CUTOUT_PORT (8000).")
+@click.option("--workers", default=1, show_default=True, help="Server processes.")
+def serve(host: str | None, port: int | None, workers: int) -> None:
+    """Apply migrations, then serve the API on CUTOUT_HOST:CUTOUT_PORT."""
+    import uvicorn
+
+    settings = Settings.from_env()
+    _migrate(settings)
+    uvicorn.run(
+        "entrypoints.asgi:app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        proxy_headers=False,
+        log_level="info",
+    )
+
+
+@main.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    _migrate(Settings.from_env())
+    click.echo("database is up to date")
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command("create")
+@click.argument("email")
+@click.option("--password", default=None, help="Prompted for when omitted; '-' generates one and prints it.")
+def create_user(email: str, password: str | None) -> None:
+    """Create an account (with the sign-up credits)."""
+    if password == "-":
+        password = secrets.token_urlsafe(12)
+        click.echo(f"password: {password}")
+    elif password is None:
+        password = getpass.getpass("Password: ")
+    created = _run(lambda uow, clock, settings: SignUp(uow, Argon2Hasher(), clock, settings.signup_credits)(email, password))
+    click.echo(f"created user {created.email} ({created.id})")
+
+
+@main.group()
+def credits() -> None:
+    """Manage credits."""
+
+
+@credits.command("grant")
+@click.argument("email")
+@click.argument("amount", type=int)
+def grant(email: str, amount: int) -> None:
+    """Grant AMOUNT credits to the account of EMAIL."""
+    balance = _run(lambda uow, clock, settings: GrantCredits(uow, clock)(email, amount))
+    click.echo(f"granted {amount}; {email} now has {balance} credits")
+
+
+def _migrate(settings: Settings) -> None:
+    async def run() -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def _run(use: Callable[[SqlUnitOfWorkFactory, SystemClock, Settings], Awaitable[T]]) -> T:
+    """Run one use case against the configured (migrated) database, without loading the model."""
+    settings = Settings.from_env()
+    _migrate(settings)
+
+    async def run() -> T:
+        uow = SqlUnitOfWorkFactory(create_engine(settings.database_url))
+        try:
+            return await use(uow, SystemClock(), settings)
+        finally:
+            await uow.engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as error:
+        click.echo(f"error: {error.message} ({error.code})", err=True)
+        sys.exit(1)

@@ -1,0 +1,96 @@
+"""The Litestar application factory. It takes its adapters as an argument, so tests pass fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from entrypoints.bootstrap import Adapters, wire
+from entrypoints.http.auth import CookieCSRFMiddleware, current_user
+from entrypoints.http.controllers import accounts, api_keys, credits, health, removebg
+from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.request_id import add_request_id
+from entrypoints.settings import Settings
+
+log = logging.getLogger(__name__)
+REAPER_INTERVAL_SECONDS = 30.0
+
+
+def create_app(settings: Settings, adapters: Adapters, reaper_interval: float = REAPER_INTERVAL_SECONDS) -> Litestar:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.adapters = adapters
+        app.state.csrf = csrf
+        app.state.services = services = await wire(settings, adapters)
+        reaper = asyncio.create_task(_reap_forever(services.reclaim_expired_leases, reaper_interval))
+        try:
+            yield
+        finally:
+            reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reaper
+            await adapters.aclose()
+
+    csrf = CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies)
+    return Litestar(
+        route_handlers=[
+            health.live,
+            health.ready,
+            accounts.sign_up,
+            accounts.log_in,
+            accounts.log_out,
+            accounts.me,
+            api_keys.create_api_key,
+            api_keys.list_api_keys,
+            api_keys.revoke_api_key,
+            credits.credits,
+            removebg.remove_background,
+        ],
+        dependencies={"user": Provide(current_user)},
+        middleware=[DefineMiddleware(CookieCSRFMiddleware, config=csrf)],
+        before_send=[add_request_id],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=_openapi(),
+        debug=False,
+    )
+
+
+async def _reap_forever(reclaim, interval: float) -> None:  # type: ignore[no-untyped-def]
+    """Refund the paid cut-outs of processes that died mid-request, now and then every ``interval``."""
+    while True:
+        try:
+            if reclaimed := await reclaim():
+                log.warning("refunded %d cut-outs interrupted by a stopped process", reclaimed)
+        except Exception:
+            log.exception("reclaiming expired leases failed; will retry")
+        await asyncio.sleep(interval)
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Cutout API",
+        version="0.1.0",
+        description="Background removal with credits. Authenticate with `X-Api-Key: <key>` or a session cookie.",
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin()],
+        components=Components(
+            security_schemes={
+                "apiKey": SecurityScheme(type="apiKey", name="X-Api-Key", security_scheme_in="header"),
+                "bearer": SecurityScheme(type="http", scheme="bearer"),
+            }
+        ),
+        security=[{"apiKey": []}, {"bearer": []}],
+    )

@@ -1,0 +1,83 @@
+"""Who is calling: an API key header, a bearer token or the session cookie; and CSRF for cookies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import Cookie
+from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
+from litestar.types import Receive, Scope, Send
+
+from domain.errors import Unauthorized
+from domain.sessions import SESSION_LIFETIME
+from domain.users import User
+from entrypoints.bootstrap import Services
+
+SESSION_COOKIE = "cutout_session"
+
+
+def api_key_of(headers: Any) -> str | None:
+    if key := headers.get("x-api-key"):
+        return str(key)
+    scheme, _, token = str(headers.get("authorization", "")).partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+async def current_user(request: Request[Any, Any, Any]) -> User:
+    """The dependency behind every signed-in route; 401 ``unauthorized`` when nobody is."""
+    services: Services = request.app.state.services
+    if key := api_key_of(request.headers):
+        return await services.authenticate.by_api_key(key)
+    if token := request.cookies.get(SESSION_COOKIE):
+        return await services.authenticate.by_session(token)
+    raise Unauthorized()
+
+
+def set_session_cookie(response: Response[Any], token: str, secure: bool) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
+
+
+def clear_session_cookie(response: Response[Any]) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def hand_out_csrf_cookie(request: Request[Any, Any, Any], response: Response[Any], config: CSRFConfig) -> None:
+    """Give a client that just signed in its CSRF token now, instead of on its next safe request."""
+    if config.cookie_name not in request.cookies:
+        response.cookies.append(
+            Cookie(
+                key=config.cookie_name,
+                value=generate_csrf_token(config.secret),
+                path=config.cookie_path,
+                secure=config.cookie_secure,
+                httponly=config.cookie_httponly,
+                samesite=config.cookie_samesite,
+            )
+        )
+
+
+class CookieCSRFMiddleware(CSRFMiddleware):
+    """Litestar's CSRF check, applied where CSRF is possible: to unsafe requests that a browser
+    would authenticate with our session cookie. A request carrying an API key (a custom header
+    no cross-site form can send) or no session cookie at all cannot ride on a victim's session."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in self.config.safe_methods:
+            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+            cookie_names = {part.split("=", 1)[0].strip() for part in headers.get("cookie", "").split(";")}
+            if api_key_of(headers) or SESSION_COOKIE not in cookie_names:
+                await self.app(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)

@@ -1,0 +1,54 @@
+"""Sign-up, login, logout and the signed-in account."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+
+from domain.users import User
+from entrypoints.bootstrap import Services
+from entrypoints.http.auth import SESSION_COOKIE, clear_session_cookie, hand_out_csrf_cookie, set_session_cookie
+from entrypoints.http.schemas import Account, Credentials
+
+AUTH = ["auth"]
+
+
+def _signed_in(request: Request[Any, Any, Any], account: Account, token: str, status: int) -> Response[Account]:
+    response = Response(account, status_code=status)
+    set_session_cookie(response, token, request.app.state.settings.secure_cookies)
+    hand_out_csrf_cookie(request, response, request.app.state.csrf)
+    return response
+
+
+@post("/api/v1/auth/signup", tags=AUTH, summary="Create an account and sign in", status_code=201)
+async def sign_up(request: Request[Any, Any, Any], data: JSONBody[Credentials]) -> Response[Account]:
+    services: Services = request.app.state.services
+    user = await services.sign_up(data.email, data.password)
+    token = await services.start_session(user)
+    return _signed_in(request, Account.of(user, await services.get_balance(user)), token, 201)
+
+
+@post("/api/v1/auth/login", tags=AUTH, summary="Sign in with email and password", status_code=200)
+async def log_in(request: Request[Any, Any, Any], data: JSONBody[Credentials]) -> Response[Account]:
+    services: Services = request.app.state.services
+    user, token = await services.log_in(data.email, data.password)
+    return _signed_in(request, Account.of(user, await services.get_balance(user)), token, 200)
+
+
+@post("/api/v1/auth/logout", tags=AUTH, summary="End this browser session", status_code=204)
+async def log_out(request: Request[Any, Any, Any]) -> Response[None]:
+    services: Services = request.app.state.services
+    if token := request.cookies.get(SESSION_COOKIE):
+        await services.log_out(token)
+    response = Response(None, status_code=204)
+    clear_session_cookie(response)
+    return response
+
+
+@get("/api/v1/me", tags=AUTH, summary="The signed-in account and its credit balance")
+async def me(request: Request[Any, Any, Any], user: NamedDependency[User]) -> Account:
+    services: Services = request.app.state.services
+    return Account.of(user, await services.get_balance(user))

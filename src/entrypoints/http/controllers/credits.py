@@ -1,0 +1,26 @@
+"""The credit balance and its ledger."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, QueryParameter
+
+from domain.users import User
+from entrypoints.bootstrap import Services
+from entrypoints.http.schemas import CreditsView, LedgerEntryView
+
+
+@get("/api/v1/credits", tags=["credits"], summary="Balance and ledger entries, newest first")
+async def credits(
+    request: Request[Any, Any, Any],
+    user: NamedDependency[User],
+    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    offset: FromQuery[int] = 0,
+) -> CreditsView:
+    services: Services = request.app.state.services
+    statement = await services.get_statement(user, limit, offset)
+    entries = [LedgerEntryView.of(entry) for entry in statement.entries]
+    return CreditsView(statement.balance, entries, statement.total, limit, offset)

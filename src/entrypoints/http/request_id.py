@@ -1,0 +1,23 @@
+"""A request id for every request: in ``X-Request-Id`` on every answer and in every error body.
+
+Made on first use and kept in the ASGI scope, so errors raised anywhere (a middleware, an unknown
+route) carry the same id as the header that ``add_request_id`` (a ``before_send`` hook) writes."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import Message, Scope
+
+_KEY = "cutout_request_id"
+
+
+def request_id_of(scope: Scope) -> str:
+    state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    return state.setdefault(_KEY, uuid.uuid4().hex)  # type: ignore[no-any-return]
+
+
+async def add_request_id(message: Message, scope: Scope) -> None:
+    if message["type"] == "http.response.start":
+        MutableScopeHeaders.from_message(message)["X-Request-Id"] = request_id_of(scope)

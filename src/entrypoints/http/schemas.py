@@ -1,0 +1,116 @@
+"""The JSON shapes of the native API (msgspec structs, so they validate and document themselves)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from domain.api_keys import ApiKey
+from domain.credits import LedgerEntry
+from domain.users import User
+
+
+class Credentials(msgspec.Struct):
+    email: str
+    password: str
+
+
+class Account(msgspec.Struct):
+    id: uuid.UUID
+    email: str
+    credits: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User, credits: int) -> Account:
+        return cls(user.id, user.email, credits, user.created_at)
+
+
+class NewApiKey(msgspec.Struct):
+    name: str
+
+
+class ApiKeyView(msgspec.Struct):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyView:
+        return cls(key.id, key.name, key.prefix, key.created_at, key.last_used_at, key.revoked_at)
+
+
+class CreatedApiKey(ApiKeyView):
+    key: str = ""
+    """The secret: shown in this answer only."""
+
+
+class ApiKeyList(msgspec.Struct):
+    data: list[ApiKeyView]
+
+
+class LedgerEntryView(msgspec.Struct):
+    id: uuid.UUID
+    delta: int
+    kind: str
+    reference: str
+    job_id: uuid.UUID | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, entry: LedgerEntry) -> LedgerEntryView:
+        return cls(entry.id, entry.delta, entry.kind.value, entry.reference, entry.job_id, entry.created_at)
+
+
+class CreditsView(msgspec.Struct):
+    balance: int
+    entries: list[LedgerEntryView]
+    total: int
+    limit: int
+    offset: int
+
+
+class RemoveBgParams(msgspec.Struct):
+    """The form fields of ``POST /api/v1/removebg`` (remove.bg's names). ``image_file`` is the
+    multipart file part, so it is not listed here."""
+
+    image_file_b64: str | None = None
+    image_url: str | None = None
+    size: Literal["preview", "full", "auto"] = "auto"
+    format: Literal["png", "jpg", "webp"] = "png"
+    bg_color: str | None = None
+    crop: bool = False
+    crop_margin: str | None = None
+
+
+class RemoveBgResultData(msgspec.Struct):
+    result_b64: str
+    credits_charged: int
+    width: int
+    height: int
+
+
+class RemoveBgResult(msgspec.Struct):
+    data: RemoveBgResultData
+
+
+class Check(msgspec.Struct):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str]
+
+
+class ErrorDetail(msgspec.Struct):
+    code: str
+    message: str
+    details: dict[str, object]
+
+
+class ErrorBody(msgspec.Struct):
+    error: ErrorDetail
+    requestId: str  # noqa: N815 - the fixed contract's spelling

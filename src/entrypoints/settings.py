@@ -1,0 +1,70 @@
+"""Every setting comes from an environment variable; the embedded defaults need none."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str
+    port: int
+    data_dir: Path
+    database_url: str
+    storage_url: str
+    inference: str
+    model_path: Path | None
+    secret_key: str
+    signup_credits: int
+    retention_hours: float
+    public_url: str
+    sentry_dsn: str | None
+    max_body_bytes: int = 25_000_000
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("CUTOUT_DATA_DIR", "./var")).resolve()
+        model_path = env.get("CUTOUT_MODEL_PATH")
+        return cls(
+            host=env.get("CUTOUT_HOST", "127.0.0.1"),
+            port=_int(env, "CUTOUT_PORT", 8000),
+            data_dir=data_dir,
+            database_url=env.get("CUTOUT_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'cutout.db'}",
+            storage_url=env.get("CUTOUT_STORAGE_URL") or f"file://{data_dir / 'blobs'}",
+            inference=env.get("CUTOUT_INFERENCE", "local"),
+            model_path=Path(model_path) if model_path else None,
+            secret_key=env.get("CUTOUT_SECRET_KEY") or _stored_secret(data_dir),
+            signup_credits=_int(env, "CUTOUT_SIGNUP_CREDITS", 3),
+            retention_hours=float(env.get("CUTOUT_RETENTION_HOURS", "24")),
+            public_url=env.get("CUTOUT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            sentry_dsn=env.get("SENTRY_DSN") or None,
+        )
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _stored_secret(data_dir: Path) -> str:
+    """The embedded default: a secret generated once and kept in the data directory."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600, exist_ok=True)
+        if not path.read_text():
+            path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()

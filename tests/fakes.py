@@ -1,0 +1,278 @@
+"""In-memory fakes of every port, for testing the layers above the adapters."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from domain.api_keys import ApiKey
+from domain.credits import LedgerEntry
+from domain.cutouts import CutoutOptions, ImageInfo, RenderedImage
+from domain.errors import AlreadyPosted, EmailTaken, InsufficientCredits, InvalidImage, InvalidOption, UrlNotAllowed
+from domain.jobs import Job, JobStatus
+from domain.sessions import Session
+from domain.users import User
+
+
+@dataclass
+class FakeDatabase:
+    users: dict[uuid.UUID, User] = field(default_factory=dict)
+    api_keys: dict[uuid.UUID, ApiKey] = field(default_factory=dict)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    balances: dict[uuid.UUID, int] = field(default_factory=dict)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    jobs: dict[uuid.UUID, Job] = field(default_factory=dict)
+
+
+class _FakeUsers:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def add(self, user: User) -> None:
+        if any(u.email == user.email for u in self.db.users.values()):
+            raise EmailTaken()
+        self.db.users[user.id] = copy.copy(user)
+
+    async def get(self, user_id: uuid.UUID) -> User | None:
+        return copy.copy(self.db.users.get(user_id))
+
+    async def get_by_email(self, email: str) -> User | None:
+        return next((copy.copy(u) for u in self.db.users.values() if u.email == email), None)
+
+    async def update_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
+        self.db.users[user_id].password_hash = password_hash
+
+
+class _FakeApiKeys:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def add(self, key: ApiKey) -> None:
+        self.db.api_keys[key.id] = copy.copy(key)
+
+    async def get(self, key_id: uuid.UUID) -> ApiKey | None:
+        return copy.copy(self.db.api_keys.get(key_id))
+
+    async def find_by_hash(self, secret_hash: str) -> ApiKey | None:
+        return next((copy.copy(k) for k in self.db.api_keys.values() if k.secret_hash == secret_hash), None)
+
+    async def list_for_user(self, user_id: uuid.UUID) -> Sequence[ApiKey]:
+        keys = [copy.copy(k) for k in self.db.api_keys.values() if k.user_id == user_id]
+        return sorted(keys, key=lambda k: k.created_at)
+
+    async def save(self, key: ApiKey) -> None:
+        self.db.api_keys[key.id] = copy.copy(key)
+
+
+class _FakeSessions:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def add(self, session: Session) -> None:
+        self.db.sessions[session.token_hash] = session
+
+    async def get(self, token_hash: str) -> Session | None:
+        return self.db.sessions.get(token_hash)
+
+    async def delete(self, token_hash: str) -> None:
+        self.db.sessions.pop(token_hash, None)
+
+
+class _FakeLedger:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def open_account(self, user_id: uuid.UUID) -> None:
+        self.db.balances[user_id] = 0
+
+    async def post(self, entry: LedgerEntry) -> None:
+        if self.db.balances[entry.user_id] + entry.delta < 0:
+            raise InsufficientCredits()
+        if any(e.kind == entry.kind and e.reference == entry.reference for e in self.db.ledger):
+            raise AlreadyPosted()
+        self.db.balances[entry.user_id] += entry.delta
+        self.db.ledger.append(entry)
+
+    async def balance(self, user_id: uuid.UUID) -> int:
+        return self.db.balances.get(user_id, 0)
+
+    async def entries(self, user_id: uuid.UUID, limit: int, offset: int) -> tuple[Sequence[LedgerEntry], int]:
+        mine = [e for e in reversed(self.db.ledger) if e.user_id == user_id]
+        return mine[offset : offset + limit], len(mine)
+
+
+class _FakeJobs:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def add(self, job: Job) -> None:
+        self.db.jobs[job.id] = copy.deepcopy(job)
+
+    async def get(self, job_id: uuid.UUID) -> Job | None:
+        return copy.deepcopy(self.db.jobs.get(job_id))
+
+    lock = get
+
+    async def save(self, job: Job) -> None:
+        self.db.jobs[job.id] = copy.deepcopy(job)
+
+    async def lease_expired(self, now: datetime, limit: int) -> Sequence[Job]:
+        expired = [
+            copy.deepcopy(j)
+            for j in self.db.jobs.values()
+            if j.status is JobStatus.RUNNING and j.lease_expires_at is not None and j.lease_expires_at < now
+        ]
+        return expired[:limit]
+
+
+class FakeUnitOfWork:
+    """Works on a copy of the database and swaps it in on commit, so rollback discards."""
+
+    def __init__(self, db_holder: FakeUnitOfWorkFactory) -> None:
+        self._holder = db_holder
+
+    async def __aenter__(self) -> FakeUnitOfWork:
+        self._db = copy.deepcopy(self._holder.db)
+        self.users = _FakeUsers(self._db)
+        self.api_keys = _FakeApiKeys(self._db)
+        self.sessions = _FakeSessions(self._db)
+        self.ledger = _FakeLedger(self._db)
+        self.jobs = _FakeJobs(self._db)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._db = FakeDatabase()
+
+    async def commit(self) -> None:
+        self._holder.db = self._db
+        self._holder.commits += 1
+
+    async def rollback(self) -> None:
+        self._db = copy.deepcopy(self._holder.db)
+
+
+class FakeUnitOfWorkFactory:
+    def __init__(self) -> None:
+        self.db = FakeDatabase()
+        self.commits = 0
+
+    def __call__(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self)
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+class FakeHasher:
+    """Reversible and instant; records how often it ran so tests can check equal work."""
+
+    def __init__(self, version: str = "v1") -> None:
+        self.version = version
+        self.verifications = 0
+
+    async def hash(self, password: str) -> str:
+        return f"{self.version}${password}"
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        self.verifications += 1
+        return password_hash.split("$", 1)[1] == password
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return not password_hash.startswith(f"{self.version}$")
+
+
+@dataclass(frozen=True)
+class FakePicture:
+    width: int
+    height: int
+
+
+def fake_image(width: int, height: int) -> bytes:
+    """Bytes that ``FakeImaging`` reads as an image of the given size."""
+    return f"fake:{width}x{height}".encode()
+
+
+class FakeImaging:
+    """Reads ``fake:WxH`` as an image; anything else is invalid. Renders a marker of what it did."""
+
+    def __init__(self) -> None:
+        self.rendered: list[tuple[FakePicture, CutoutOptions]] = []
+
+    def probe(self, data: bytes) -> ImageInfo:
+        try:
+            kind, size = data.decode().split(":")
+            width, height = (int(n) for n in size.split("x"))
+        except (UnicodeDecodeError, ValueError):
+            raise InvalidImage() from None
+        return ImageInfo(kind, width, height)
+
+    def check_options(self, options: CutoutOptions) -> None:
+        if options.bg_color is not None and options.bg_color.startswith("not"):
+            raise InvalidOption(field="bg_color")
+
+    async def decode(self, data: bytes, size: tuple[int, int]) -> FakePicture:
+        return FakePicture(*size)
+
+    async def render(self, picture: Any, mask: Any, options: CutoutOptions) -> RenderedImage:
+        self.rendered.append((picture, options))
+        data = f"cutout:{picture.width}x{picture.height}:{mask}".encode()
+        return RenderedImage(data, options.format.media_type, picture.width, picture.height)
+
+
+class FakeRemover:
+    """Answers a mask marker, or raises ``error`` when one is set."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.error: Exception | None = None
+
+    async def mask(self, picture: Any) -> str:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        return "mask"
+
+    async def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
+class FakeFetcher:
+    """Serves registered URLs; anything else is ``url_not_allowed``."""
+
+    def __init__(self, pages: dict[str, bytes] | None = None) -> None:
+        self.pages = dict(pages or {})
+
+    async def fetch(self, url: str, max_bytes: int) -> bytes:
+        if url not in self.pages:
+            raise UrlNotAllowed()
+        return self.pages[url]
+
+
+
+class CentreMaskRemover(FakeRemover):
+    """For use with the real imaging adapter: a mask with an opaque ellipse in the middle half."""
+
+    async def mask(self, picture: Any) -> Any:
+        from PIL import Image, ImageDraw
+
+        await super().mask(picture)
+        mask = Image.new("L", (picture.width, picture.height), 0)
+        w, h = picture.width, picture.height
+        ImageDraw.Draw(mask).ellipse((w // 4, h // 4, 3 * w // 4, 3 * h // 4), fill=255)
+        return mask
