@@ -120,7 +120,7 @@ class SqlApiKeyRepository:
         return _api_key(row) if row else None
 
     async def list_for_user(self, user_id: uuid.UUID) -> Sequence[ApiKey]:
-        rows = await self._rows.list(ApiKeyRow.user_id == user_id, order_by=[(ApiKeyRow.created_at, False)])
+        rows = await self._rows.get_many(ApiKeyRow.user_id == user_id, order_by=[(ApiKeyRow.created_at, False)])
         return [_api_key(row) for row in rows]
 
     async def save(self, key: ApiKey) -> None:

@@ -103,6 +103,7 @@ def _form_schema(with_file: bool) -> Schema:
     return Schema(type=OpenAPIType.OBJECT, properties=properties)
 
 
+@dataclass
 class CutoutOperation(Operation):
     """Documents the three body encodings the handler reads itself."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -108,7 +108,7 @@ class Check(msgspec.Struct):
 class ErrorDetail(msgspec.Struct):
     code: str
     message: str
-    details: dict[str, object]
+    details: dict[str, Any]
 
 
 class ErrorBody(msgspec.Struct):

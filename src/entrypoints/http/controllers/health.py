@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from entrypoints.bootstrap import Adapters
 from entrypoints.http.schemas import Check
@@ -20,7 +21,7 @@ async def live() -> Check:
     return Check("ok", {})
 
 
-@get("/health/ready", tags=["health"], summary="Database, model and storage work", responses={503: None})
+@get("/health/ready", tags=["health"], summary="Database, model and storage work", responses={503: ResponseSpec(Check, description="A check failed")})
 async def ready(request: Request[Any, Any, Any]) -> Response[Check]:
     adapters: Adapters = request.app.state.adapters
     results = await asyncio.gather(*(_run(name, check) for name, check in adapters.checks.items()))

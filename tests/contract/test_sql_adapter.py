@@ -1,0 +1,156 @@
+"""The SQL adapter against its ports, on SQLite and on MariaDB."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from adapters.sql.models import Base
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from domain import credits
+from domain.api_keys import issue_api_key
+from domain.errors import AlreadyPosted, EmailTaken, InsufficientCredits
+from domain.jobs import Job, JobStatus
+from domain.sessions import open_session
+from domain.users import User
+
+NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+async def new_user(uow_factory: SqlUnitOfWorkFactory, email: str = "ada@example.com", balance: int = 0) -> User:
+    user = User(uuid.uuid4(), email, "hash", NOW)
+    async with uow_factory() as uow:
+        await uow.users.add(user)
+        await uow.ledger.open_account(user.id)
+        if balance:
+            await uow.ledger.post(credits.admin_grant(user.id, balance, NOW))
+        await uow.commit()
+    return user
+
+
+async def test_migrations_match_the_models(sql_uow: SqlUnitOfWorkFactory) -> None:
+    async with sql_uow.engine.connect() as connection:
+        diff = await connection.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": False}), Base.metadata)
+        )
+    assert diff == []
+
+
+async def test_users(sql_uow: SqlUnitOfWorkFactory) -> None:
+    user = await new_user(sql_uow)
+    async with sql_uow() as uow:
+        stored = await uow.users.get(user.id)
+        assert stored == user  # microseconds and the timezone survive the round trip
+        assert await uow.users.get_by_email("ada@example.com") == user
+        assert await uow.users.get_by_email("bob@example.com") is None
+        await uow.users.update_password_hash(user.id, "new-hash")
+        await uow.commit()
+    async with sql_uow() as uow:
+        assert (await uow.users.get(user.id)).password_hash == "new-hash"  # type: ignore[union-attr]
+    with pytest.raises(EmailTaken):
+        await new_user(sql_uow, "ada@example.com")
+
+
+async def test_uncommitted_work_is_rolled_back(sql_uow: SqlUnitOfWorkFactory) -> None:
+    user = User(uuid.uuid4(), "gone@example.com", "hash", NOW)
+    async with sql_uow() as uow:
+        await uow.users.add(user)
+    async with sql_uow() as uow:
+        assert await uow.users.get(user.id) is None
+
+
+async def test_api_keys(sql_uow: SqlUnitOfWorkFactory) -> None:
+    user = await new_user(sql_uow)
+    key, secret = issue_api_key(user.id, "laptop", NOW)
+    second, _ = issue_api_key(user.id, "ci", NOW + timedelta(seconds=1))
+    async with sql_uow() as uow:
+        await uow.api_keys.add(key)
+        await uow.api_keys.add(second)
+        await uow.commit()
+    async with sql_uow() as uow:
+        assert await uow.api_keys.find_by_hash(key.secret_hash) == key
+        assert await uow.api_keys.find_by_hash("0" * 64) is None
+        assert [k.name for k in await uow.api_keys.list_for_user(user.id)] == ["laptop", "ci"]
+        key.revoked_at = key.last_used_at = NOW + timedelta(hours=1)
+        await uow.api_keys.save(key)
+        await uow.commit()
+    async with sql_uow() as uow:
+        assert (await uow.api_keys.get(key.id)) == key
+
+
+async def test_sessions(sql_uow: SqlUnitOfWorkFactory) -> None:
+    user = await new_user(sql_uow)
+    session, _token = open_session(user.id, NOW)
+    async with sql_uow() as uow:
+        await uow.sessions.add(session)
+        await uow.commit()
+    async with sql_uow() as uow:
+        assert await uow.sessions.get(session.token_hash) == session
+        await uow.sessions.delete(session.token_hash)
+        await uow.commit()
+    async with sql_uow() as uow:
+        assert await uow.sessions.get(session.token_hash) is None
+
+
+async def test_ledger_moves_the_balance_with_each_entry(sql_uow: SqlUnitOfWorkFactory) -> None:
+    user = await new_user(sql_uow, balance=3)
+    job_id = uuid.uuid4()
+    async with sql_uow() as uow:
+        await uow.ledger.post(credits.job_charge(user.id, job_id, 1, NOW + timedelta(seconds=1)))
+        await uow.ledger.post(credits.job_refund(user.id, job_id, 1, NOW + timedelta(seconds=2)))
+        await uow.commit()
+    async with sql_uow() as uow:
+        assert await uow.ledger.balance(user.id) == 3
+        entries, total = await uow.ledger.entries(user.id, limit=2, offset=0)
+        assert total == 3
+        assert [e.kind for e in entries] == [credits.LedgerKind.REFUND, credits.LedgerKind.CHARGE]
+        assert entries[1].job_id == job_id and entries[1].delta == -1
+        rest, _ = await uow.ledger.entries(user.id, limit=2, offset=2)
+        assert [e.kind for e in rest] == [credits.LedgerKind.ADMIN_GRANT]
+
+
+async def test_the_balance_never_goes_negative(sql_uow: SqlUnitOfWorkFactory) -> None:
+    user = await new_user(sql_uow, balance=1)
+    async with sql_uow() as uow:
+        with pytest.raises(InsufficientCredits):
+            await uow.ledger.post(credits.job_charge(user.id, uuid.uuid4(), 2, NOW))
+    async with sql_uow() as uow:
+        assert await uow.ledger.balance(user.id) == 1
+        assert (await uow.ledger.entries(user.id, 10, 0))[1] == 1
+
+
+async def test_an_event_is_booked_once(sql_uow: SqlUnitOfWorkFactory) -> None:
+    user = await new_user(sql_uow, balance=3)
+    job_id = uuid.uuid4()
+    async with sql_uow() as uow:
+        await uow.ledger.post(credits.job_charge(user.id, job_id, 1, NOW))
+        await uow.commit()
+    async with sql_uow() as uow:
+        with pytest.raises(AlreadyPosted):
+            await uow.ledger.post(credits.job_charge(user.id, job_id, 1, NOW))
+    async with sql_uow() as uow:
+        assert await uow.ledger.balance(user.id) == 2  # the second charge left no trace
+        assert (await uow.ledger.entries(user.id, 10, 0))[1] == 2
+
+
+async def test_jobs_and_expired_leases(sql_uow: SqlUnitOfWorkFactory) -> None:
+    user = await new_user(sql_uow)
+    running = Job(user.id, JobStatus.RUNNING, {"size": "full"}, 1, NOW, NOW, lease_expires_at=NOW + timedelta(minutes=2))
+    done = Job(user.id, JobStatus.RUNNING, {}, 1, NOW, NOW, lease_expires_at=NOW - timedelta(minutes=2))
+    async with sql_uow() as uow:
+        await uow.jobs.add(running)
+        await uow.jobs.add(done)
+        await uow.commit()
+    async with sql_uow() as uow:
+        assert await uow.jobs.get(running.id) == running
+        done.move_to(JobStatus.SUCCEEDED, NOW)
+        await uow.jobs.save(done)
+        await uow.commit()
+    async with sql_uow() as uow:
+        assert (await uow.jobs.lock(done.id)) == done
+        assert await uow.jobs.lease_expired(NOW + timedelta(minutes=1), 10) == []
+        assert [j.id for j in await uow.jobs.lease_expired(NOW + timedelta(minutes=3), 10)] == [running.id]
