@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-class LedgerKind(str, enum.Enum):
+class LedgerKind(enum.StrEnum):
     SIGNUP_GRANT = "signup_grant"
     PURCHASE = "purchase"
     CHARGE = "charge"

@@ -13,7 +13,7 @@ MAX_MARGIN_PIXELS = 500
 MAX_MARGIN_PERCENT = 50.0
 
 
-class OutputFormat(str, enum.Enum):
+class OutputFormat(enum.StrEnum):
     PNG = "png"
     JPG = "jpg"
     WEBP = "webp"

@@ -15,7 +15,7 @@ from typing import Any
 from domain.errors import IllegalTransition
 
 
-class JobStatus(str, enum.Enum):
+class JobStatus(enum.StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     SUCCEEDED = "succeeded"

@@ -9,7 +9,7 @@ PREVIEW_MAX_PIXELS = 250_000
 MAX_INPUT_PIXELS = 50_000_000
 
 
-class SizeChoice(str, enum.Enum):
+class SizeChoice(enum.StrEnum):
     PREVIEW = "preview"
     FULL = "full"
     AUTO = "auto"

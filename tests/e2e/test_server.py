@@ -1,0 +1,115 @@
+"""The whole product as a user meets it: a real `cutout serve` process on loopback, the real
+model, SQLite under a fresh data directory, driven over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from io import BytesIO
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from images import encode, person_scene
+
+pytestmark = pytest.mark.model
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir = tmp_path_factory.mktemp("var")
+    port = free_port()
+    env = {**os.environ, "CUTOUT_DATA_DIR": str(data_dir), "CUTOUT_PORT": str(port)}
+    env.pop("CUTOUT_DATABASE_URL", None)
+    cutout = Path(sys.executable).with_name("cutout")
+    process = subprocess.Popen([str(cutout), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stdout.read().decode()  # type: ignore[union-attr]
+            try:
+                if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("cutout serve did not become ready in 60 s")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert (data_dir / "cutout.db").exists()
+
+
+def test_sign_up_key_cut_out_preview_and_run_out(server: str) -> None:
+    photo, subject = person_scene(1600, 1200)
+    jpeg = encode(photo, quality=90)
+    with httpx.Client(base_url=server, timeout=60) as browser:
+        signup = browser.post("/api/v1/auth/signup", json={"email": "e2e@example.com", "password": "correct horse"})
+        assert signup.status_code == 201
+        assert browser.get("/api/v1/me").json()["credits"] == 3
+        created = browser.post("/api/v1/api-keys", json={"name": "e2e"}, headers={"X-CSRFToken": browser.cookies["csrftoken"]})
+        assert created.status_code == 201
+        key = created.json()["key"]
+
+    with httpx.Client(base_url=server, timeout=60, headers={"X-Api-Key": key}) as api:
+        full = api.post("/api/v1/removebg", files={"image_file": ("photo.jpg", jpeg, "image/jpeg")}, data={"size": "full"})
+        assert full.status_code == 200, full.text
+        assert full.headers["x-credits-charged"] == "1"
+        assert full.headers["content-type"] == "image/png"
+        result = Image.open(BytesIO(full.content))
+        assert result.mode == "RGBA" and result.size == (1600, 1200)
+        alpha = np.asarray(result.getchannel("A"))
+        inside = np.asarray(subject.resize((1600, 1200))) > 0
+        assert alpha[inside].mean() > 180  # the person stays
+        assert alpha[:150, :150].mean() < 40  # the background is gone
+
+        preview = api.post("/api/v1/removebg", files={"image_file": ("photo.jpg", jpeg)}, data={"size": "preview"})
+        assert preview.status_code == 200 and preview.headers["x-credits-charged"] == "0"
+        assert int(preview.headers["x-width"]) * int(preview.headers["x-height"]) <= 250_000
+
+        for _ in range(2):
+            assert api.post("/api/v1/removebg", files={"image_file": ("p.jpg", jpeg)}, data={"size": "full"}).status_code == 200
+        broke = api.post("/api/v1/removebg", files={"image_file": ("p.jpg", jpeg)}, data={"size": "full"})
+        assert broke.status_code == 402 and broke.json()["error"]["code"] == "insufficient_credits"
+        assert api.get("/api/v1/me").json()["credits"] == 0
+
+
+def test_bad_input_is_refused_fast_and_the_server_keeps_serving(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=30) as browser:
+        browser.post("/api/v1/auth/signup", json={"email": "bad@example.com", "password": "correct horse"})
+        key = browser.post("/api/v1/api-keys", json={"name": "k"}, headers={"X-CSRFToken": browser.cookies["csrftoken"]}).json()["key"]
+    bomb = encode(Image.new("1", (30000, 30000)), "PNG", optimize=True)
+    assert len(bomb) < 200_000
+    jpeg = encode(person_scene(800, 600)[0])
+    cases = [
+        (b"", 400, "invalid_image"),
+        (b"just some text", 400, "invalid_image"),
+        (jpeg[: len(jpeg) // 2], 400, "invalid_image"),
+        (encode(Image.new("RGB", (10, 10)), "GIF"), 415, "unsupported_format"),
+        (bomb, 400, "image_too_large"),
+    ]
+    with httpx.Client(base_url=server, timeout=30, headers={"X-Api-Key": key}) as api:
+        for payload, status, code in cases:
+            started = time.monotonic()
+            response = api.post("/api/v1/removebg", files={"image_file": ("x.png", payload)}, data={"size": "full"})
+            assert (response.status_code, response.json()["error"]["code"]) == (status, code)
+            assert time.monotonic() - started < 1.0
+        too_big = api.post("/api/v1/removebg", files={"image_file": ("x.jpg", b"\0" * 26_000_000)})
+        assert too_big.status_code == 413
+        assert api.get("/api/v1/me").json()["credits"] == 3
+        assert api.get("/health/live").status_code == 200
