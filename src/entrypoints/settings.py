@@ -14,14 +14,11 @@ class Settings:
     port: int
     data_dir: Path
     database_url: str
-    storage_url: str
     inference: str
     model_path: Path | None
     secret_key: str
     signup_credits: int
-    retention_hours: float
     public_url: str
-    sentry_dsn: str | None
     max_body_bytes: int = 25_000_000
 
     @property
@@ -38,14 +35,11 @@ class Settings:
             port=_int(env, "CUTOUT_PORT", 8000),
             data_dir=data_dir,
             database_url=env.get("CUTOUT_DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'cutout.db'}",
-            storage_url=env.get("CUTOUT_STORAGE_URL") or f"file://{data_dir / 'blobs'}",
             inference=env.get("CUTOUT_INFERENCE", "local"),
             model_path=Path(model_path) if model_path else None,
             secret_key=env.get("CUTOUT_SECRET_KEY") or _stored_secret(data_dir),
             signup_credits=_int(env, "CUTOUT_SIGNUP_CREDITS", 3),
-            retention_hours=float(env.get("CUTOUT_RETENTION_HOURS", "24")),
             public_url=env.get("CUTOUT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
-            sentry_dsn=env.get("SENTRY_DSN") or None,
         )
 
 

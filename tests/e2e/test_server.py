@@ -113,3 +113,45 @@ def test_bad_input_is_refused_fast_and_the_server_keeps_serving(server: str) -> 
         assert too_big.status_code == 413
         assert api.get("/api/v1/me").json()["credits"] == 3
         assert api.get("/health/live").status_code == 200
+
+
+def test_image_url_refuses_private_addresses_in_every_spelling(server: str) -> None:
+    port = server.rsplit(":", 1)[1]
+    with httpx.Client(base_url=server, timeout=30) as browser:
+        browser.post("/api/v1/auth/signup", json={"email": "ssrf@example.com", "password": "correct horse"})
+        key = browser.post("/api/v1/api-keys", json={"name": "k"}, headers={"X-CSRFToken": browser.cookies["csrftoken"]}).json()["key"]
+    urls = [
+        f"http://127.0.0.1:{port}/health/live",
+        f"http://localhost:{port}/health/live",
+        f"http://[::1]:{port}/",
+        f"http://2130706433:{port}/",
+        f"http://127.1:{port}/",
+        "http://10.0.0.1/a.jpg",
+        "http://192.168.0.1/a.jpg",
+        "http://169.254.169.254/latest/meta-data/",
+        "file:///etc/passwd",
+        "ftp://example.com/a.jpg",
+    ]
+    with httpx.Client(base_url=server, timeout=30, headers={"X-Api-Key": key}) as api:
+        for url in urls:
+            response = api.post("/api/v1/removebg", json={"image_url": url})
+            assert (response.status_code, response.json()["error"]["code"]) == (400, "url_not_allowed"), url
+        assert api.get("/api/v1/me").json()["credits"] == 3
+
+
+def test_unknown_email_and_wrong_password_take_about_the_same_time(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=30) as client:
+        client.post("/api/v1/auth/signup", json={"email": "timing@example.com", "password": "correct horse"})
+        client.cookies.clear()
+
+        def login_time(email: str) -> float:
+            started = time.perf_counter()
+            response = client.post("/api/v1/auth/login", json={"email": email, "password": "wrong horse"})
+            assert response.status_code == 401
+            return time.perf_counter() - started
+
+        # Alternate, and stay under the throttle's free attempts for each address.
+        known = sorted(login_time("timing@example.com") for _ in range(4))[1]
+        unknown = sorted(login_time("nobody-here@example.com") for _ in range(4))[1]
+    assert known > 0.01 and unknown > 0.01  # both paid for an argon2 verification
+    assert max(known, unknown) / min(known, unknown) < 2.5
