@@ -10,6 +10,7 @@ run: install
 	$(VENV)/bin/cutout serve
 
 test: install-test
+	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest
 

@@ -264,7 +264,6 @@ class FakeFetcher:
         return self.pages[url]
 
 
-
 class CentreMaskRemover(FakeRemover):
     """For use with the real imaging adapter: a mask with an opaque ellipse in the middle half."""
 

@@ -246,8 +246,10 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         out = Image.fromarray(np.clip(levels, 0, 255).astype(np.uint8), "L").convert("RGB")
     elif mode == "F":
         out = im.convert("L").convert("RGB")
-    elif mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info) or (
-        mode in ("L", "RGB", "1") and "transparency" in im.info
+    elif (
+        mode in ("RGBA", "LA", "PA", "RGBa", "La")
+        or (mode == "P" and "transparency" in im.info)
+        or (mode in ("L", "RGB", "1") and "transparency" in im.info)
     ):
         rgba = im.convert("RGBA")
         out = Image.new("RGB", rgba.size, WHITE)

@@ -72,7 +72,9 @@ def create_user(email: str, password: str | None) -> None:
         click.echo(f"password: {password}")
     elif password is None:
         password = getpass.getpass("Password: ")
-    created = _run(lambda uow, clock, settings: SignUp(uow, Argon2Hasher(), clock, settings.signup_credits)(email, password))
+    created = _run(
+        lambda uow, clock, settings: SignUp(uow, Argon2Hasher(), clock, settings.signup_credits)(email, password)
+    )
     click.echo(f"created user {created.email} ({created.id})")
 
 

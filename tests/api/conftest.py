@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import FakeClock, FakeFetcher, FakeHasher, FakeImaging, FakeRemover, FakeUnitOfWorkFactory
 from litestar.testing import AsyncTestClient
 
 from entrypoints.bootstrap import Adapters
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
-from fakes import FakeClock, FakeFetcher, FakeHasher, FakeImaging, FakeRemover, FakeUnitOfWorkFactory
 
 PASSWORD = "correct horse battery"
 
@@ -62,5 +62,3 @@ async def api_key(client: AsyncTestClient[Any], email: str = "ada@example.com") 
     assert response.status_code == 201, response.text
     client.cookies.clear()
     return response.json()["key"]
-
-

@@ -57,7 +57,9 @@ async def test_sign_up_errors_have_stable_codes(client: AsyncTestClient[Any]) ->
     for body, status, code in cases:
         response = await client.post("/api/v1/auth/signup", json=body)
         assert (response.status_code, error_of(response)["code"]) == (status, code), body
-    response = await client.post("/api/v1/auth/signup", content=b"{not json", headers={"content-type": "application/json"})
+    response = await client.post(
+        "/api/v1/auth/signup", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
 
 
@@ -69,13 +71,19 @@ async def test_wrong_password_and_unknown_email_answer_the_same(client: AsyncTes
         response = await client.post("/api/v1/auth/login", json={"email": email, "password": "wrong password"})
         body = response.json()
         answers.append((response.status_code, body["error"]))
-    assert answers[0] == answers[1] == (401, {"code": "invalid_credentials", "message": "Wrong email or password.", "details": {}})
+    assert (
+        answers[0]
+        == answers[1]
+        == (401, {"code": "invalid_credentials", "message": "Wrong email or password.", "details": {}})
+    )
 
 
 async def test_login_changes_the_session_and_logout_ends_it(client: AsyncTestClient[Any]) -> None:
     await sign_up(client)
     first = client.cookies["cutout_session"]
-    response = await client.post("/api/v1/auth/login", json={"email": "ada@example.com", "password": PASSWORD}, headers=csrf(client))
+    response = await client.post(
+        "/api/v1/auth/login", json={"email": "ada@example.com", "password": PASSWORD}, headers=csrf(client)
+    )
     assert response.status_code == 200 and response.json()["credits"] == 3
     second = client.cookies["cutout_session"]
     assert second != first

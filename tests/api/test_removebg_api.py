@@ -6,11 +6,11 @@ import base64
 from typing import Any
 
 import pytest
+from fakes import fake_image
 from litestar.testing import AsyncTestClient
 
 from api.conftest import api_key
 from entrypoints.bootstrap import Adapters
-from fakes import fake_image
 
 BIG = fake_image(4000, 3000)
 
@@ -22,7 +22,9 @@ async def balance(client: AsyncTestClient[Any], key: str) -> int:
 async def test_full_size_upload_costs_one_credit(client: AsyncTestClient[Any]) -> None:
     key = await api_key(client)
     response = await client.post(
-        "/api/v1/removebg", files={"image_file": ("photo.jpg", BIG, "image/jpeg")}, data={"size": "full"},
+        "/api/v1/removebg",
+        files={"image_file": ("photo.jpg", BIG, "image/jpeg")},
+        data={"size": "full"},
         headers={"X-Api-Key": key},
     )
     assert response.status_code == 200, response.text
@@ -60,19 +62,34 @@ async def test_every_body_encoding_gives_the_same_answer(client: AsyncTestClient
     assert response.content == b"cutout:4000x3000:mask"
 
 
+async def test_json_takes_native_types(client: AsyncTestClient[Any], adapters: Adapters) -> None:
+    key = await api_key(client)
+    body = {"image_file_b64": base64.b64encode(BIG).decode(), "crop": True, "crop_margin": 30, "bg_color": "fff"}
+    response = await client.post("/api/v1/removebg", json=body, headers={"X-Api-Key": key})
+    assert response.status_code == 200, response.text
+    options = adapters.imaging.rendered[-1][1]  # type: ignore[attr-defined]
+    assert options.crop and options.crop_margin.top.value == 30 and options.bg_color == "fff"
+
+
 async def test_image_url_is_fetched(client: AsyncTestClient[Any], adapters: Adapters) -> None:
     adapters.fetcher.pages["https://images.example/cat.jpg"] = BIG  # type: ignore[attr-defined]
     key = await api_key(client)
-    response = await client.post("/api/v1/removebg", json={"image_url": "https://images.example/cat.jpg"}, headers={"X-Api-Key": key})
+    response = await client.post(
+        "/api/v1/removebg", json={"image_url": "https://images.example/cat.jpg"}, headers={"X-Api-Key": key}
+    )
     assert response.status_code == 200 and response.headers["x-credits-charged"] == "1"
-    refused = await client.post("/api/v1/removebg", json={"image_url": "http://169.254.169.254/"}, headers={"X-Api-Key": key})
+    refused = await client.post(
+        "/api/v1/removebg", json={"image_url": "http://169.254.169.254/"}, headers={"X-Api-Key": key}
+    )
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "url_not_allowed"
 
 
 async def test_json_answer(client: AsyncTestClient[Any]) -> None:
     key = await api_key(client)
     response = await client.post(
-        "/api/v1/removebg", files={"image_file": ("p.jpg", BIG)}, headers={"X-Api-Key": key, "Accept": "application/json"}
+        "/api/v1/removebg",
+        files={"image_file": ("p.jpg", BIG)},
+        headers={"X-Api-Key": key, "Accept": "application/json"},
     )
     assert response.status_code == 200
     data = response.json()["data"]
@@ -83,9 +100,13 @@ async def test_json_answer(client: AsyncTestClient[Any]) -> None:
 async def test_running_out_of_credits_is_402_and_the_balance_stays_zero(client: AsyncTestClient[Any]) -> None:
     key = await api_key(client)
     for _ in range(3):
-        ok = await client.post("/api/v1/removebg", files={"image_file": ("p.jpg", BIG)}, data={"size": "full"}, headers={"X-Api-Key": key})
+        ok = await client.post(
+            "/api/v1/removebg", files={"image_file": ("p.jpg", BIG)}, data={"size": "full"}, headers={"X-Api-Key": key}
+        )
         assert ok.headers["x-credits-charged"] == "1"
-    response = await client.post("/api/v1/removebg", files={"image_file": ("p.jpg", BIG)}, data={"size": "full"}, headers={"X-Api-Key": key})
+    response = await client.post(
+        "/api/v1/removebg", files={"image_file": ("p.jpg", BIG)}, data={"size": "full"}, headers={"X-Api-Key": key}
+    )
     assert response.status_code == 402
     assert response.json()["error"]["code"] == "insufficient_credits"
     assert await balance(client, key) == 0
@@ -96,7 +117,9 @@ async def test_running_out_of_credits_is_402_and_the_balance_stays_zero(client: 
 async def test_a_model_failure_refunds_and_is_503(client: AsyncTestClient[Any], adapters: Adapters) -> None:
     key = await api_key(client)
     adapters.remover.error = RuntimeError("boom")  # type: ignore[attr-defined]
-    response = await client.post("/api/v1/removebg", files={"image_file": ("p.jpg", BIG)}, data={"size": "full"}, headers={"X-Api-Key": key})
+    response = await client.post(
+        "/api/v1/removebg", files={"image_file": ("p.jpg", BIG)}, data={"size": "full"}, headers={"X-Api-Key": key}
+    )
     assert response.status_code == 503 and response.json()["error"]["code"] == "inference_failed"
     assert await balance(client, key) == 3
 
@@ -105,7 +128,11 @@ async def test_a_model_failure_refunds_and_is_503(client: AsyncTestClient[Any], 
     ("kwargs", "status", "code"),
     [
         ({"data": {"size": "full"}}, 400, "missing_source"),
-        ({"files": {"image_file": ("p.jpg", BIG)}, "data": {"image_url": "https://x.example/a.jpg"}}, 400, "missing_source"),
+        (
+            {"files": {"image_file": ("p.jpg", BIG)}, "data": {"image_url": "https://x.example/a.jpg"}},
+            400,
+            "missing_source",
+        ),
         ({"files": {"image_file": ("p.jpg", BIG)}, "data": {"size": "huge"}}, 400, "invalid_request"),
         ({"files": {"image_file": ("p.jpg", BIG)}, "data": {"format": "gif"}}, 400, "invalid_request"),
         ({"files": {"image_file": ("p.jpg", BIG)}, "data": {"crop_margin": "99%"}}, 400, "invalid_option"),
@@ -157,3 +184,10 @@ async def test_health_and_schema(client: AsyncTestClient[Any], adapters: Adapter
     body = schema["paths"]["/api/v1/removebg"]["post"]["requestBody"]["content"]
     assert set(body) == {"multipart/form-data", "application/json", "application/x-www-form-urlencoded"}
     assert (await client.get("/schema")).status_code == 200
+
+
+async def test_the_schema_marks_only_signed_in_routes_as_secured(client: AsyncTestClient[Any]) -> None:
+    paths = (await client.get("/schema/openapi.json")).json()["paths"]
+    assert paths["/api/v1/removebg"]["post"]["security"] == [{"apiKey": []}, {"bearer": []}, {"session": []}]
+    assert "security" not in paths["/api/v1/auth/signup"]["post"]
+    assert "security" not in paths["/health/live"]["get"]

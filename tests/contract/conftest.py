@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pymysql
 import pytest
+from services import require_service
 from sqlalchemy.engine import make_url
 
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import upgrade
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
-from services import require_service
 
 MYSQL_URL = os.environ.get("CUTOUT_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306/test")
 
@@ -22,8 +22,11 @@ MYSQL_URL = os.environ.get("CUTOUT_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0
 def _mysql_admin() -> pymysql.connections.Connection:
     url = make_url(MYSQL_URL)
     return pymysql.connect(
-        host=url.host or "127.0.0.1", port=url.port or 3306, user=url.username or "root",
-        password=url.password or "", connect_timeout=3,
+        host=url.host or "127.0.0.1",
+        port=url.port or 3306,
+        user=url.username or "root",
+        password=url.password or "",
+        connect_timeout=3,
     )
 
 

@@ -6,13 +6,13 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from api.conftest import api_key, fake_adapters, make_settings
+from fakes import FakeRemover, fake_image
 from litestar.testing import AsyncTestClient
 
 from adapters.sql.engine import create_engine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
-from api.conftest import api_key, fake_adapters, make_settings
 from entrypoints.http.app import create_app
-from fakes import FakeRemover, fake_image
 
 
 class SlowRemover(FakeRemover):

@@ -384,8 +384,13 @@ async def test_crop_of_an_empty_mask_keeps_the_whole_frame(imaging):
 
 @pytest.mark.parametrize(
     ("bg_color", "rgb"),
-    [("#ff0000", (255, 0, 0)), ("00ff00", (0, 255, 0)), ("f0f", (255, 0, 255)), ("navy", (0, 0, 128)),
-     ("#abcdefff", (0xAB, 0xCD, 0xEF))],
+    [
+        ("#ff0000", (255, 0, 0)),
+        ("00ff00", (0, 255, 0)),
+        ("f0f", (255, 0, 255)),
+        ("navy", (0, 0, 128)),
+        ("#abcdefff", (0xAB, 0xCD, 0xEF)),
+    ],
 )
 @pytest.mark.parametrize("fmt", [OutputFormat.PNG, OutputFormat.WEBP])
 async def test_bg_color_flattens(imaging, bg_color, rgb, fmt):

@@ -139,7 +139,9 @@ async def test_an_event_is_booked_once(sql_uow: SqlUnitOfWorkFactory) -> None:
 
 async def test_jobs_and_expired_leases(sql_uow: SqlUnitOfWorkFactory) -> None:
     user = await new_user(sql_uow)
-    running = Job(user.id, JobStatus.RUNNING, {"size": "full"}, 1, NOW, NOW, lease_expires_at=NOW + timedelta(minutes=2))
+    running = Job(
+        user.id, JobStatus.RUNNING, {"size": "full"}, 1, NOW, NOW, lease_expires_at=NOW + timedelta(minutes=2)
+    )
     done = Job(user.id, JobStatus.RUNNING, {}, 1, NOW, NOW, lease_expires_at=NOW - timedelta(minutes=2))
     async with sql_uow() as uow:
         await uow.jobs.add(running)

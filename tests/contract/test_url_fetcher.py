@@ -273,9 +273,7 @@ SSRF_URLS = [
 
 
 @pytest.mark.parametrize("url", SSRF_URLS)
-async def test_refuses_non_public_and_non_http_urls_before_connecting(
-    url: str, port: int, connects: list[str]
-) -> None:
+async def test_refuses_non_public_and_non_http_urls_before_connecting(url: str, port: int, connects: list[str]) -> None:
     started = time.monotonic()
     with pytest.raises(UrlNotAllowed) as caught:
         await SafeUrlFetcher().fetch(url.format(port=port), max_bytes=10_000)

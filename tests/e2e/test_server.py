@@ -15,9 +15,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from PIL import Image
-
 from images import encode, person_scene
+from PIL import Image
 
 pytestmark = pytest.mark.model
 
@@ -62,12 +61,16 @@ def test_sign_up_key_cut_out_preview_and_run_out(server: str) -> None:
         signup = browser.post("/api/v1/auth/signup", json={"email": "e2e@example.com", "password": "correct horse"})
         assert signup.status_code == 201
         assert browser.get("/api/v1/me").json()["credits"] == 3
-        created = browser.post("/api/v1/api-keys", json={"name": "e2e"}, headers={"X-CSRFToken": browser.cookies["csrftoken"]})
+        created = browser.post(
+            "/api/v1/api-keys", json={"name": "e2e"}, headers={"X-CSRFToken": browser.cookies["csrftoken"]}
+        )
         assert created.status_code == 201
         key = created.json()["key"]
 
     with httpx.Client(base_url=server, timeout=60, headers={"X-Api-Key": key}) as api:
-        full = api.post("/api/v1/removebg", files={"image_file": ("photo.jpg", jpeg, "image/jpeg")}, data={"size": "full"})
+        full = api.post(
+            "/api/v1/removebg", files={"image_file": ("photo.jpg", jpeg, "image/jpeg")}, data={"size": "full"}
+        )
         assert full.status_code == 200, full.text
         assert full.headers["x-credits-charged"] == "1"
         assert full.headers["content-type"] == "image/png"
@@ -83,7 +86,10 @@ def test_sign_up_key_cut_out_preview_and_run_out(server: str) -> None:
         assert int(preview.headers["x-width"]) * int(preview.headers["x-height"]) <= 250_000
 
         for _ in range(2):
-            assert api.post("/api/v1/removebg", files={"image_file": ("p.jpg", jpeg)}, data={"size": "full"}).status_code == 200
+            assert (
+                api.post("/api/v1/removebg", files={"image_file": ("p.jpg", jpeg)}, data={"size": "full"}).status_code
+                == 200
+            )
         broke = api.post("/api/v1/removebg", files={"image_file": ("p.jpg", jpeg)}, data={"size": "full"})
         assert broke.status_code == 402 and broke.json()["error"]["code"] == "insufficient_credits"
         assert api.get("/api/v1/me").json()["credits"] == 0
@@ -92,7 +98,9 @@ def test_sign_up_key_cut_out_preview_and_run_out(server: str) -> None:
 def test_bad_input_is_refused_fast_and_the_server_keeps_serving(server: str) -> None:
     with httpx.Client(base_url=server, timeout=30) as browser:
         browser.post("/api/v1/auth/signup", json={"email": "bad@example.com", "password": "correct horse"})
-        key = browser.post("/api/v1/api-keys", json={"name": "k"}, headers={"X-CSRFToken": browser.cookies["csrftoken"]}).json()["key"]
+        key = browser.post(
+            "/api/v1/api-keys", json={"name": "k"}, headers={"X-CSRFToken": browser.cookies["csrftoken"]}
+        ).json()["key"]
     bomb = encode(Image.new("1", (30000, 30000)), "PNG", optimize=True)
     assert len(bomb) < 200_000
     jpeg = encode(person_scene(800, 600)[0])
@@ -119,7 +127,9 @@ def test_image_url_refuses_private_addresses_in_every_spelling(server: str) -> N
     port = server.rsplit(":", 1)[1]
     with httpx.Client(base_url=server, timeout=30) as browser:
         browser.post("/api/v1/auth/signup", json={"email": "ssrf@example.com", "password": "correct horse"})
-        key = browser.post("/api/v1/api-keys", json={"name": "k"}, headers={"X-CSRFToken": browser.cookies["csrftoken"]}).json()["key"]
+        key = browser.post(
+            "/api/v1/api-keys", json={"name": "k"}, headers={"X-CSRFToken": browser.cookies["csrftoken"]}
+        ).json()["key"]
     urls = [
         f"http://127.0.0.1:{port}/health/live",
         f"http://localhost:{port}/health/live",

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from images import person_scene
 from PIL import Image, ImageFilter
 
 from adapters.cpu import CpuPool
@@ -19,7 +20,6 @@ from adapters.imaging import PillowImaging
 from adapters.onnx_remover import MODELS, OnnxRemover, default_model_path, model_spec
 from domain.cutouts import CutoutOptions
 from domain.ports import BackgroundRemover
-from images import person_scene
 
 pytestmark = pytest.mark.model
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from fakes import FakeClock, FakeFetcher, FakeHasher, FakeImaging, FakeRemover, FakeUnitOfWorkFactory
 
 

@@ -1,14 +1,22 @@
 from __future__ import annotations
 
 import pytest
+from fakes import FakeClock, FakeHasher, FakeUnitOfWorkFactory
 
 from domain.credits import LedgerKind
-from domain.errors import EmailTaken, InvalidCredentials, InvalidEmail, NotFound, TooManyAttempts, Unauthorized, WeakPassword
+from domain.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidEmail,
+    NotFound,
+    TooManyAttempts,
+    Unauthorized,
+    WeakPassword,
+)
 from domain.throttle import FREE_ATTEMPTS, LoginThrottle
 from domain.use_cases.accounts import Authenticate, LogIn, LogOut, SignUp
 from domain.use_cases.api_keys import CreateApiKey, ListApiKeys, RevokeApiKey
 from domain.use_cases.credits import GetStatement, GrantCredits
-from fakes import FakeClock, FakeHasher, FakeUnitOfWorkFactory
 
 
 @pytest.fixture
@@ -21,7 +29,9 @@ def log_in(uow: FakeUnitOfWorkFactory, hasher: FakeHasher, clock: FakeClock) -> 
     return LogIn(uow, hasher, clock, LoginThrottle(), dummy_hash="v1$dummy-not-a-password")
 
 
-async def test_sign_up_normalises_the_email_and_grants_credits_once(sign_up: SignUp, uow: FakeUnitOfWorkFactory) -> None:
+async def test_sign_up_normalises_the_email_and_grants_credits_once(
+    sign_up: SignUp, uow: FakeUnitOfWorkFactory
+) -> None:
     user = await sign_up("  Ada@Example.COM ", "correct horse")
     assert user.email == "ada@example.com"
     assert uow.db.balances[user.id] == 3
@@ -36,18 +46,23 @@ async def test_sign_up_refuses_a_taken_email_in_any_case(sign_up: SignUp, uow: F
     assert len(uow.db.users) == 1 and len(uow.db.ledger) == 1
 
 
-@pytest.mark.parametrize(("email", "password", "error"), [
-    ("not-an-email", "long enough", InvalidEmail),
-    ("a@b", "long enough", InvalidEmail),
-    ("a@example.com", "short", WeakPassword),
-    ("a@example.com", "x" * 1025, WeakPassword),
-])
+@pytest.mark.parametrize(
+    ("email", "password", "error"),
+    [
+        ("not-an-email", "long enough", InvalidEmail),
+        ("a@b", "long enough", InvalidEmail),
+        ("a@example.com", "short", WeakPassword),
+        ("a@example.com", "x" * 1025, WeakPassword),
+    ],
+)
 async def test_sign_up_validates(sign_up: SignUp, email: str, password: str, error: type[Exception]) -> None:
     with pytest.raises(error):
         await sign_up(email, password)
 
 
-async def test_zero_signup_credits_books_nothing(uow: FakeUnitOfWorkFactory, hasher: FakeHasher, clock: FakeClock) -> None:
+async def test_zero_signup_credits_books_nothing(
+    uow: FakeUnitOfWorkFactory, hasher: FakeHasher, clock: FakeClock
+) -> None:
     user = await SignUp(uow, hasher, clock, signup_credits=0)("z@example.com", "long enough")
     assert uow.db.balances[user.id] == 0 and uow.db.ledger == []
 

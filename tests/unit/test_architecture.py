@@ -21,9 +21,7 @@ def imported_roots(path: Path) -> set[str]:
 
 def test_domain_imports_only_the_standard_library_and_itself() -> None:
     allowed = set(sys.stdlib_module_names) | {"domain", "__future__"}
-    offenders = {
-        str(path.relative_to(DOMAIN)): sorted(imported_roots(path) - allowed) for path in DOMAIN.rglob("*.py")
-    }
+    offenders = {str(path.relative_to(DOMAIN)): sorted(imported_roots(path) - allowed) for path in DOMAIN.rglob("*.py")}
     assert {name: bad for name, bad in offenders.items() if bad} == {}
     assert len(offenders) >= 10  # the walk really saw the domain
 

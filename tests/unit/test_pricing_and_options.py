@@ -7,7 +7,9 @@ from domain.errors import InvalidOption, MissingSource
 from domain.pricing import PREVIEW_MAX_PIXELS, SizeChoice, fit_within, output_size, price
 
 
-@pytest.mark.parametrize(("pixels", "cost"), [(1, 0), (PREVIEW_MAX_PIXELS, 0), (PREVIEW_MAX_PIXELS + 1, 1), (50_000_000, 1)])
+@pytest.mark.parametrize(
+    ("pixels", "cost"), [(1, 0), (PREVIEW_MAX_PIXELS, 0), (PREVIEW_MAX_PIXELS + 1, 1), (50_000_000, 1)]
+)
 def test_a_result_up_to_a_quarter_megapixel_is_free(pixels: int, cost: int) -> None:
     assert price(pixels) == cost
 

@@ -4,6 +4,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from fakes import FakeClock, FakeFetcher, FakeHasher, FakeImaging, FakeRemover, FakeUnitOfWorkFactory, fake_image
 
 from domain.credits import LedgerKind
 from domain.cutouts import CutoutOptions, ImageSource, OutputFormat
@@ -13,7 +14,6 @@ from domain.pricing import SizeChoice
 from domain.use_cases.accounts import SignUp
 from domain.use_cases.remove_background import ReclaimExpiredLeases, RemoveBackground
 from domain.users import User
-from fakes import FakeClock, FakeFetcher, FakeHasher, FakeImaging, FakeRemover, FakeUnitOfWorkFactory, fake_image
 
 BIG = fake_image(4000, 3000)
 FULL = CutoutOptions(size=SizeChoice.FULL)
@@ -56,7 +56,9 @@ async def test_preview_is_free_and_fits_a_quarter_megapixel(
     assert uow.db.balances[user.id] == 3 and uow.db.jobs == {}
 
 
-async def test_a_small_image_at_full_size_is_free(remove: RemoveBackground, user: User, uow: FakeUnitOfWorkFactory) -> None:
+async def test_a_small_image_at_full_size_is_free(
+    remove: RemoveBackground, user: User, uow: FakeUnitOfWorkFactory
+) -> None:
     result = await remove(user, ImageSource(data=fake_image(500, 500)), FULL)
     assert result.credits_charged == 0 and uow.db.balances[user.id] == 3
 
@@ -69,7 +71,9 @@ async def test_auto_is_full_while_credits_last_then_preview(
     assert uow.db.balances[user.id] == 0
 
 
-async def test_short_balance_is_402_and_books_nothing(remove: RemoveBackground, user: User, uow: FakeUnitOfWorkFactory) -> None:
+async def test_short_balance_is_402_and_books_nothing(
+    remove: RemoveBackground, user: User, uow: FakeUnitOfWorkFactory
+) -> None:
     for _ in range(3):
         await remove(user, ImageSource(data=BIG), FULL)
     with pytest.raises(InsufficientCredits):
@@ -121,13 +125,19 @@ async def test_url_sources_are_fetched(
     remove: RemoveBackground, user: User, fetcher: FakeFetcher, imaging: FakeImaging
 ) -> None:
     fetcher.pages["https://images.example/cat.jpg"] = BIG
-    result = await remove(user, ImageSource(url="https://images.example/cat.jpg"), CutoutOptions(format=OutputFormat.WEBP))
+    result = await remove(
+        user, ImageSource(url="https://images.example/cat.jpg"), CutoutOptions(format=OutputFormat.WEBP)
+    )
     assert result.image.media_type == "image/webp" and result.credits_charged == 1
     assert imaging.rendered[0][1].format is OutputFormat.WEBP
 
 
-async def test_concurrent_requests_never_overdraw(remove: RemoveBackground, user: User, uow: FakeUnitOfWorkFactory) -> None:
-    results = await asyncio.gather(*(remove(user, ImageSource(data=BIG), FULL) for _ in range(20)), return_exceptions=True)
+async def test_concurrent_requests_never_overdraw(
+    remove: RemoveBackground, user: User, uow: FakeUnitOfWorkFactory
+) -> None:
+    results = await asyncio.gather(
+        *(remove(user, ImageSource(data=BIG), FULL) for _ in range(20)), return_exceptions=True
+    )
     assert sum(1 for r in results if not isinstance(r, Exception)) == 3
     assert all(isinstance(r, InsufficientCredits) for r in results if isinstance(r, Exception))
     assert uow.db.balances[user.id] == 0 == ledger_sum(uow, user)

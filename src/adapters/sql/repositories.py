@@ -208,8 +208,7 @@ class SqlCreditLedger:
             .offset(offset)
         )
         entries = [
-            LedgerEntry(r.user_id, r.delta, LedgerKind(r.kind), r.reference, r.created_at, r.job_id, r.id)
-            for r in rows
+            LedgerEntry(r.user_id, r.delta, LedgerKind(r.kind), r.reference, r.created_at, r.job_id, r.id) for r in rows
         ]
         return entries, total or 0
 

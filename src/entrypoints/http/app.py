@@ -16,7 +16,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from entrypoints.bootstrap import Adapters, wire
-from entrypoints.http.auth import CookieCSRFMiddleware, current_user
+from entrypoints.http.auth import SESSION_COOKIE, CookieCSRFMiddleware, current_user
 from entrypoints.http.controllers import accounts, api_keys, credits, health, removebg
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.request_id import add_request_id
@@ -90,7 +90,7 @@ def _openapi() -> OpenAPIConfig:
             security_schemes={
                 "apiKey": SecurityScheme(type="apiKey", name="X-Api-Key", security_scheme_in="header"),
                 "bearer": SecurityScheme(type="http", scheme="bearer"),
+                "session": SecurityScheme(type="apiKey", name=SESSION_COOKIE, security_scheme_in="cookie"),
             }
         ),
-        security=[{"apiKey": []}, {"bearer": []}],
     )

@@ -16,6 +16,8 @@ from domain.users import User
 from entrypoints.bootstrap import Services
 
 SESSION_COOKIE = "cutout_session"
+SIGNED_IN = [{"apiKey": []}, {"bearer": []}, {"session": []}]
+"""The OpenAPI security of every route that needs the ``user`` dependency."""
 
 
 def api_key_of(headers: Any) -> str | None:

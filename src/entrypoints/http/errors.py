@@ -68,7 +68,10 @@ def error_response(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
-    body = {"error": {"code": code, "message": message, "details": details or {}}, "requestId": request_id_of(request.scope)}
+    body = {
+        "error": {"code": code, "message": message, "details": details or {}},
+        "requestId": request_id_of(request.scope),
+    }
     return Response(body, status_code=status, headers=headers)
 
 
@@ -95,7 +98,9 @@ def http_error_handler(request: Request[Any, Any, Any], error: HTTPException) ->
 
 def unexpected_error_handler(request: Request[Any, Any, Any], error: Exception) -> Response[dict[str, Any]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return error_response(request, HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side.")
+    return error_response(
+        request, HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "Something went wrong on our side."
+    )
 
 
 EXCEPTION_HANDLERS = {

@@ -47,7 +47,7 @@ async def read_cutout_request(request: Request[Any, Any, Any]) -> CutoutRequest:
         format=OutputFormat(params.format),
         bg_color=params.bg_color or None,
         crop=params.crop,
-        crop_margin=CropMargin.parse(params.crop_margin),
+        crop_margin=CropMargin.parse(None if params.crop_margin is None else str(params.crop_margin)),
     )
     return CutoutRequest(source, options)
 

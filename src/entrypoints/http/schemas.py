@@ -86,7 +86,7 @@ class RemoveBgParams(msgspec.Struct):
     format: Literal["png", "jpg", "webp"] = "png"
     bg_color: str | None = None
     crop: bool = False
-    crop_margin: str | None = None
+    crop_margin: str | int | None = None
 
 
 class RemoveBgResultData(msgspec.Struct):

@@ -10,7 +10,13 @@ from litestar.params import JSONBody
 
 from domain.users import User
 from entrypoints.bootstrap import Services
-from entrypoints.http.auth import SESSION_COOKIE, clear_session_cookie, hand_out_csrf_cookie, set_session_cookie
+from entrypoints.http.auth import (
+    SESSION_COOKIE,
+    SIGNED_IN,
+    clear_session_cookie,
+    hand_out_csrf_cookie,
+    set_session_cookie,
+)
 from entrypoints.http.schemas import Account, Credentials
 
 AUTH = ["auth"]
@@ -48,7 +54,7 @@ async def log_out(request: Request[Any, Any, Any]) -> Response[None]:
     return response
 
 
-@get("/api/v1/me", tags=AUTH, summary="The signed-in account and its credit balance")
+@get("/api/v1/me", security=SIGNED_IN, tags=AUTH, summary="The signed-in account and its credit balance")
 async def me(request: Request[Any, Any, Any], user: NamedDependency[User]) -> Account:
     services: Services = request.app.state.services
     return Account.of(user, await services.get_balance(user))

@@ -10,10 +10,11 @@ from litestar.params import FromQuery, QueryParameter
 
 from domain.users import User
 from entrypoints.bootstrap import Services
+from entrypoints.http.auth import SIGNED_IN
 from entrypoints.http.schemas import CreditsView, LedgerEntryView
 
 
-@get("/api/v1/credits", tags=["credits"], summary="Balance and ledger entries, newest first")
+@get("/api/v1/credits", security=SIGNED_IN, tags=["credits"], summary="Balance and ledger entries, newest first")
 async def credits(
     request: Request[Any, Any, Any],
     user: NamedDependency[User],

@@ -21,7 +21,12 @@ async def live() -> Check:
     return Check("ok", {})
 
 
-@get("/health/ready", tags=["health"], summary="Database, model and storage work", responses={503: ResponseSpec(Check, description="A check failed")})
+@get(
+    "/health/ready",
+    tags=["health"],
+    summary="Database, model and storage work",
+    responses={503: ResponseSpec(Check, description="A check failed")},
+)
 async def ready(request: Request[Any, Any, Any]) -> Response[Check]:
     adapters: Adapters = request.app.state.adapters
     results = await asyncio.gather(*(_run(name, check) for name, check in adapters.checks.items()))

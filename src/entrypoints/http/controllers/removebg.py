@@ -11,6 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from domain.users import User
 from entrypoints.bootstrap import Services
+from entrypoints.http.auth import SIGNED_IN
 from entrypoints.http.removebg_form import CutoutOperation, read_cutout_request
 from entrypoints.http.schemas import ErrorBody, RemoveBgResult, RemoveBgResultData
 
@@ -21,6 +22,7 @@ def _error(description: str) -> ResponseSpec:
 
 @post(
     "/api/v1/removebg",
+    security=SIGNED_IN,
     tags=["cut-outs"],
     summary="Remove the background of one image",
     description=(
@@ -50,6 +52,8 @@ async def remove_background(request: Request[Any, Any, Any], user: NamedDependen
         "X-Height": str(image.height),
     }
     if "application/json" in request.headers.get("accept", ""):
-        data = RemoveBgResultData(base64.b64encode(image.data).decode(), result.credits_charged, image.width, image.height)
+        data = RemoveBgResultData(
+            base64.b64encode(image.data).decode(), result.credits_charged, image.width, image.height
+        )
         return Response(RemoveBgResult(data), headers=headers)
     return Response(image.data, media_type=image.media_type, headers=headers)
