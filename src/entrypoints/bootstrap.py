@@ -70,8 +70,6 @@ def build_adapters(settings: Settings) -> Adapters:
 async def _check_writable(directory: Path) -> None:
     with tempfile.NamedTemporaryFile(dir=directory, prefix=".ready-"):
         pass
-    if not os.access(directory, os.W_OK):
-        raise OSError(f"{directory} is not writable")
 
 
 @dataclass

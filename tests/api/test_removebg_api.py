@@ -191,3 +191,28 @@ async def test_the_schema_marks_only_signed_in_routes_as_secured(client: AsyncTe
     assert paths["/api/v1/removebg"]["post"]["security"] == [{"apiKey": []}, {"bearer": []}, {"session": []}]
     assert "security" not in paths["/api/v1/auth/signup"]["post"]
     assert "security" not in paths["/health/live"]["get"]
+
+
+async def test_the_server_refunds_cut_outs_left_behind_by_a_dead_process(tmp_path: Any) -> None:
+    import asyncio
+
+    from api.conftest import fake_adapters, make_settings
+    from domain.cutouts import CutoutOptions
+    from domain.pricing import SizeChoice
+    from entrypoints.http.app import create_app
+
+    adapters = fake_adapters()
+    async with AsyncTestClient(create_app(make_settings(tmp_path), adapters, reaper_interval=0.05)) as client:
+        key = await api_key(client)
+        services = client.app.state.services
+        user = await services.authenticate.by_api_key(key)
+        await services.remove_background._reserve(user, CutoutOptions(size=SizeChoice.FULL), 1)  # then "died"
+        assert await balance(client, key) == 2
+        adapters.clock.advance(minutes=3)  # type: ignore[attr-defined]
+        for _ in range(100):
+            if await balance(client, key) == 3:
+                break
+            await asyncio.sleep(0.02)
+        assert await balance(client, key) == 3
+        kinds = [e["kind"] for e in (await client.get("/api/v1/credits", headers={"X-Api-Key": key})).json()["entries"]]
+        assert kinds == ["refund", "charge", "signup_grant"]
