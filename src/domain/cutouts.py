@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from domain.errors import InvalidOption, MissingSource
 from domain.pricing import SizeChoice
 
+MAX_UPLOAD_BYTES = 25_000_000
+"""The largest request body, and the largest image fetched from ``image_url``."""
 MAX_MARGIN_PIXELS = 500
 MAX_MARGIN_PERCENT = 50.0
 

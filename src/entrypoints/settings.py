@@ -19,7 +19,6 @@ class Settings:
     secret_key: str
     signup_credits: int
     public_url: str
-    max_body_bytes: int = 25_000_000
 
     @property
     def secure_cookies(self) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from domain import credits
 from domain.api_keys import hash_secret
-from domain.errors import EmailTaken, InvalidCredentials, TooManyAttempts, Unauthorized
+from domain.errors import InvalidCredentials, TooManyAttempts, Unauthorized
 from domain.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
 from domain.sessions import hash_token, open_session
 from domain.throttle import LoginThrottle
@@ -31,9 +31,7 @@ class SignUp:
         now = self.clock.now()
         user = User(uuid.uuid4(), email, await self.hasher.hash(password), now)
         async with self.uow() as uow:
-            if await uow.users.get_by_email(email) is not None:
-                raise EmailTaken(field="email")
-            await uow.users.add(user)
+            await uow.users.add(user)  # raises EmailTaken: the unique email is the database's to enforce
             await uow.ledger.open_account(user.id)
             if self.signup_credits > 0:
                 await uow.ledger.post(credits.signup_grant(user.id, self.signup_credits, now))

@@ -6,19 +6,17 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from domain import credits
-from domain.cutouts import CutoutOptions, CutoutResult, ImageSource, RenderedImage
-from domain.errors import DomainError, InferenceFailed, InsufficientCredits
+from domain.cutouts import MAX_UPLOAD_BYTES, CutoutOptions, CutoutResult, ImageSource, RenderedImage
+from domain.errors import DomainError, InferenceFailed
 from domain.jobs import Job, JobStatus
-from domain.ports import BackgroundRemover, Clock, Imaging, UnitOfWorkFactory, UrlFetcher
-from domain.pricing import output_size, price
+from domain.ports import BackgroundRemover, Clock, Imaging, UnitOfWork, UnitOfWorkFactory, UrlFetcher
+from domain.pricing import SizeChoice, output_size, price
 from domain.users import User
 
 log = logging.getLogger(__name__)
-
-MAX_UPLOAD_BYTES = 25_000_000
 
 
 @dataclass
@@ -47,12 +45,9 @@ class RemoveBackground:
         data = source.data if source.data is not None else await self.fetcher.fetch(source.url or "", MAX_UPLOAD_BYTES)
         info = self.imaging.probe(data)
         self.imaging.check_options(options)
-        async with self.uow() as uow:
-            balance = await uow.ledger.balance(user.id)
+        balance = await self._balance(user) if options.size is SizeChoice.AUTO else 0  # only auto reads it
         size = output_size(info.width, info.height, options.size, balance)
         cost = price(size[0] * size[1])
-        if cost > balance:
-            raise InsufficientCredits(required=cost, balance=balance)
         job = await self._reserve(user, options, cost) if cost else None
         try:
             image = await asyncio.wait_for(self._render(data, size, options), self.deadline.total_seconds())
@@ -68,6 +63,10 @@ class RemoveBackground:
         if job is not None:
             await self._finish(job)
         return CutoutResult(image, cost)
+
+    async def _balance(self, user: User) -> int:
+        async with self.uow() as uow:
+            return await uow.ledger.balance(user.id)
 
     async def _render(self, data: bytes, size: tuple[int, int], options: CutoutOptions) -> RenderedImage:
         picture = await self.imaging.decode(data, size)
@@ -116,12 +115,15 @@ async def refund_job(uow_factory: UnitOfWorkFactory, clock: Clock, job_id: uuid.
         job = await uow.jobs.lock(job_id)
         if job is None or job.status.is_terminal:
             return
-        now = clock.now()
-        job.fail(code, message, now)
-        await uow.jobs.save(job)
-        if job.credits_reserved:
-            await uow.ledger.post(credits.job_refund(job.user_id, job.id, job.credits_reserved, now))
+        await _fail_and_refund(uow, job, code, message, clock.now())
         await uow.commit()
+
+
+async def _fail_and_refund(uow: UnitOfWork, job: Job, code: str, message: str, now: datetime) -> None:
+    job.fail(code, message, now)
+    await uow.jobs.save(job)
+    if job.credits_reserved:
+        await uow.ledger.post(credits.job_refund(job.user_id, job.id, job.credits_reserved, now))
 
 
 @dataclass
@@ -138,9 +140,6 @@ class ReclaimExpiredLeases:
         async with self.uow() as uow:
             expired = await uow.jobs.lease_expired(now, self.batch)
             for job in expired:
-                job.fail("interrupted", "The server stopped before the job finished.", now)
-                await uow.jobs.save(job)
-                if job.credits_reserved:
-                    await uow.ledger.post(credits.job_refund(job.user_id, job.id, job.credits_reserved, now))
+                await _fail_and_refund(uow, job, "interrupted", "The server stopped before the job finished.", now)
             await uow.commit()
         return len(expired)

@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from domain.cutouts import MAX_UPLOAD_BYTES
 from entrypoints.bootstrap import Adapters, wire
 from entrypoints.http.auth import SESSION_COOKIE, CookieCSRFMiddleware, current_user
 from entrypoints.http.controllers import accounts, api_keys, credits, health, removebg
@@ -62,7 +63,7 @@ def create_app(settings: Settings, adapters: Adapters, reaper_interval: float = 
         before_send=[add_request_id],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
-        request_max_body_size=settings.max_body_bytes,
+        request_max_body_size=MAX_UPLOAD_BYTES,
         openapi_config=_openapi(),
         debug=False,
     )
