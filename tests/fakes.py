@@ -13,8 +13,17 @@ from typing import Any
 from domain.api_keys import ApiKey
 from domain.credits import LedgerEntry
 from domain.cutouts import CutoutOptions, ImageInfo, RenderedImage
-from domain.errors import AlreadyPosted, EmailTaken, InsufficientCredits, InvalidImage, InvalidOption, UrlNotAllowed
+from domain.errors import (
+    AlreadyPosted,
+    BlobMissing,
+    EmailTaken,
+    InsufficientCredits,
+    InvalidImage,
+    InvalidOption,
+    UrlNotAllowed,
+)
 from domain.jobs import Job, JobStatus
+from domain.rate_limits import RateLimit, RateLimitState
 from domain.sessions import Session
 from domain.users import User
 
@@ -275,3 +284,52 @@ class CentreMaskRemover(FakeRemover):
         w, h = picture.width, picture.height
         ImageDraw.Draw(mask).ellipse((w // 4, h // 4, 3 * w // 4, 3 * h // 4), fill=255)
         return mask
+
+
+class FakeRateLimiter:
+    """Fixed windows in a dict, on the given clock."""
+
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        self.clock = clock or FakeClock()
+        self.hits: dict[tuple[str, int], int] = {}
+
+    async def hit(self, key: str, rule: RateLimit) -> RateLimitState:
+        start = rule.window_start(self.clock.now())
+        count = self.hits[(key, start)] = self.hits.get((key, start), 0) + 1
+        return RateLimitState(
+            allowed=count <= rule.limit,
+            limit=rule.limit,
+            remaining=max(0, rule.limit - count),
+            reset_at=datetime.fromtimestamp(start + rule.window_seconds, UTC),
+        )
+
+
+class FakeBlobStore:
+    """Blobs in a dict with the time they were stored; URLs are ``memory://`` and never fetched."""
+
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        self.clock = clock or FakeClock()
+        self.blobs: dict[str, tuple[bytes, str, datetime]] = {}
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None:
+        self.blobs[key] = (data, content_type, self.clock.now())
+
+    async def get(self, key: str) -> bytes:
+        if key not in self.blobs:
+            raise BlobMissing(key=key)
+        return self.blobs[key][0]
+
+    async def delete(self, key: str) -> None:
+        self.blobs.pop(key, None)
+
+    async def url(self, key: str, expires_in: timedelta, filename: str | None = None) -> str:
+        return f"memory://{key}?expires={int((self.clock.now() + expires_in).timestamp())}"
+
+    async def sweep(self, older_than: datetime) -> int:
+        old = [key for key, (_, _, stored) in self.blobs.items() if stored < older_than]
+        for key in old:
+            del self.blobs[key]
+        return len(old)
+
+    async def check(self) -> None:
+        return None

@@ -94,6 +94,15 @@ class TooManyAttempts(DomainError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class RateLimited(DomainError):
+    code = "rate_limited"
+    default_message = "Too many requests; wait a moment and try again."
+
+    def __init__(self, retry_after_seconds: int, message: str | None = None) -> None:
+        super().__init__(message, retry_after=retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class EmailTaken(DomainError):
     code = "email_taken"
     default_message = "An account with that email already exists."
@@ -102,6 +111,11 @@ class EmailTaken(DomainError):
 class NotFound(DomainError):
     code = "not_found"
     default_message = "Not found."
+
+
+class BlobMissing(NotFound):
+    code = "blob_missing"
+    default_message = "The stored file is gone."
 
 
 class InsufficientCredits(DomainError):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
@@ -15,6 +15,7 @@ from domain.api_keys import ApiKey
 from domain.credits import LedgerEntry
 from domain.cutouts import CutoutOptions, ImageInfo, RenderedImage
 from domain.jobs import Job
+from domain.rate_limits import RateLimit, RateLimitState
 from domain.sessions import Session
 from domain.users import User
 
@@ -157,3 +158,34 @@ class UrlFetcher(Protocol):
 class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
+
+
+class RateLimiter(Protocol):
+    """Counts hits in a store every server process sees."""
+
+    async def hit(self, key: str, rule: RateLimit) -> RateLimitState:
+        """Count one hit for ``key`` in the current window of ``rule`` and say whether it is allowed.
+
+        A refused hit is counted too, so hammering does not open the window early.
+        """
+
+
+class BlobStore(Protocol):
+    """Transient image storage (a directory or an S3 bucket), addressed by keys like ``jobs/<id>/input``."""
+
+    async def put(self, key: str, data: bytes, content_type: str) -> None: ...
+
+    async def get(self, key: str) -> bytes:
+        """The bytes under ``key``; raises ``BlobMissing`` when there are none."""
+
+    async def delete(self, key: str) -> None:
+        """Remove ``key``; a key that is already gone is not an error."""
+
+    async def url(self, key: str, expires_in: timedelta, filename: str | None = None) -> str:
+        """A URL anyone holding it can download ``key`` from until it expires."""
+
+    async def sweep(self, older_than: datetime) -> int:
+        """Delete every blob stored before ``older_than``; the number deleted."""
+
+    async def check(self) -> None:
+        """Raise when the store cannot be written (for readiness)."""

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import upgrade
+from adapters.sql.models import Base
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 
 MYSQL_URL = os.environ.get("CUTOUT_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306/test")
@@ -67,6 +68,6 @@ async def sql_uow(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
     finally:
         if engine.dialect.name == "mysql":  # the module shares one database: leave it empty
             async with engine.begin() as connection:
-                for table in ["ledger_entries", "credit_accounts", "jobs", "sessions", "api_keys", "users"]:
-                    await connection.exec_driver_sql(f"DELETE FROM {table}")
+                for table in reversed(Base.metadata.sorted_tables):
+                    await connection.execute(table.delete())
         await engine.dispose()

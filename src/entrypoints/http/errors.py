@@ -30,6 +30,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.UrlFetchFailed: 400,
     errors.Unauthorized: 401,
     errors.TooManyAttempts: 429,
+    errors.RateLimited: 429,
     errors.EmailTaken: 409,
     errors.NotFound: 404,
     errors.InsufficientCredits: 402,
@@ -77,7 +78,7 @@ def error_response(
 
 def domain_error_handler(request: Request[Any, Any, Any], error: errors.DomainError) -> Response[dict[str, Any]]:
     headers = None
-    if isinstance(error, errors.TooManyAttempts):
+    if isinstance(error, errors.TooManyAttempts | errors.RateLimited):
         headers = {"Retry-After": str(error.retry_after_seconds)}
     return error_response(request, status_of(error), error.code, error.message, error.details, headers)
 

@@ -1,0 +1,64 @@
+"""The SQL rate limiter on SQLite and MariaDB: one count per window, shared by every engine."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from fakes import FakeClock
+from sqlalchemy import func, select
+
+from adapters.sql.engine import create_engine
+from adapters.sql.models import RateLimitRow
+from adapters.sql.rate_limiter import SqlRateLimiter
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from domain.rate_limits import RateLimit
+
+RULE = RateLimit(limit=3, window_seconds=60)
+
+
+def _clock() -> FakeClock:
+    return FakeClock(datetime(2026, 1, 1, 12, 0, 10, tzinfo=UTC))
+
+
+async def test_allows_the_limit_then_refuses_until_the_window_resets(sql_uow: SqlUnitOfWorkFactory) -> None:
+    clock = _clock()
+    limiter = SqlRateLimiter(sql_uow.engine, clock)
+    states = [await limiter.hit("ip:203.0.113.9", RULE) for _ in range(4)]
+    assert [s.allowed for s in states] == [True, True, True, False]
+    assert [s.remaining for s in states] == [2, 1, 0, 0]
+    assert states[-1].reset_at == datetime(2026, 1, 1, 12, 1, tzinfo=UTC)
+    assert states[-1].retry_after(clock.now()) == 50
+
+    assert (await limiter.hit("ip:198.51.100.1", RULE)).remaining == 2  # another key has its own count
+
+    clock.advance(seconds=50)
+    fresh = await limiter.hit("ip:203.0.113.9", RULE)
+    assert fresh.allowed and fresh.remaining == 2
+    async with sql_uow.engine.connect() as connection:
+        windows = await connection.scalar(
+            select(func.count()).select_from(RateLimitRow).where(RateLimitRow.bucket == "ip:203.0.113.9")
+        )
+    assert windows == 1  # the finished window was cleared by the new one's first hit
+
+
+async def test_two_engines_share_one_count_under_concurrency(sql_uow: SqlUnitOfWorkFactory, database_url: str) -> None:
+    other = create_engine(database_url)
+    try:
+        clock = _clock()
+        limiters = [SqlRateLimiter(sql_uow.engine, clock), SqlRateLimiter(other, clock)]
+        rule = RateLimit(limit=10, window_seconds=3600)
+        states = await asyncio.gather(*(limiters[i % 2].hit("key:shared", rule) for i in range(30)))
+        assert sum(s.allowed for s in states) == 10
+        assert sorted(s.remaining for s in states)[-1] == 9
+    finally:
+        await other.dispose()
+
+
+async def test_purge_deletes_finished_windows(sql_uow: SqlUnitOfWorkFactory) -> None:
+    clock = _clock()
+    limiter = SqlRateLimiter(sql_uow.engine, clock)
+    await limiter.hit("a", RULE)
+    await limiter.hit("b", RateLimit(limit=3, window_seconds=3600))
+    clock.advance(minutes=2)
+    assert await limiter.purge(clock.now()) == 1
