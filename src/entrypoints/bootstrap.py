@@ -8,7 +8,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from domain.ports import BackgroundRemover, Clock, Imaging, PasswordHasher, UnitOfWorkFactory, UrlFetcher
+from domain.ports import (
+    BackgroundRemover,
+    Clock,
+    Imaging,
+    PasswordHasher,
+    RateLimiter,
+    UnitOfWorkFactory,
+    UrlFetcher,
+)
 from domain.throttle import LoginThrottle
 from domain.use_cases.accounts import Authenticate, LogIn, LogOut, SignUp, StartSession
 from domain.use_cases.api_keys import CreateApiKey, ListApiKeys, RevokeApiKey
@@ -29,6 +37,7 @@ class Adapters:
     imaging: Imaging
     remover: BackgroundRemover
     fetcher: UrlFetcher
+    rate_limiter: RateLimiter
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -45,6 +54,7 @@ def build_adapters(settings: Settings) -> Adapters:
     from adapters.imaging import PillowImaging
     from adapters.onnx_remover import OnnxRemover
     from adapters.sql.engine import create_engine
+    from adapters.sql.rate_limiter import SqlRateLimiter
     from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
     from adapters.url_fetcher import SafeUrlFetcher
 
@@ -55,13 +65,15 @@ def build_adapters(settings: Settings) -> Adapters:
     remover = OnnxRemover(cpu, settings.model_path)
     remover.warm()
     uow = SqlUnitOfWorkFactory(create_engine(settings.database_url))
+    clock = SystemClock()
     return Adapters(
         uow=uow,
         hasher=Argon2Hasher(),
-        clock=SystemClock(),
+        clock=clock,
         imaging=PillowImaging(cpu),
         remover=remover,
         fetcher=SafeUrlFetcher(),
+        rate_limiter=SqlRateLimiter(uow.engine, clock),
         checks={"database": uow.ping, "model": remover.check, "storage": lambda: _check_writable(settings.data_dir)},
         closers=[uow.engine.dispose],
     )

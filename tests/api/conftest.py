@@ -7,7 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeClock, FakeFetcher, FakeHasher, FakeImaging, FakeRemover, FakeUnitOfWorkFactory
+from fakes import (
+    FakeClock,
+    FakeFetcher,
+    FakeHasher,
+    FakeImaging,
+    FakeRateLimiter,
+    FakeRemover,
+    FakeUnitOfWorkFactory,
+)
 from litestar.testing import AsyncTestClient
 
 from entrypoints.bootstrap import Adapters
@@ -22,10 +30,12 @@ def make_settings(tmp_path: Path, **env: str) -> Settings:
 
 
 def fake_adapters(**overrides: Any) -> Adapters:
+    clock = overrides.pop("clock", None) or FakeClock()
     parts: dict[str, Any] = {
         "uow": FakeUnitOfWorkFactory(),
         "hasher": FakeHasher(),
-        "clock": FakeClock(),
+        "clock": clock,
+        "rate_limiter": FakeRateLimiter(clock),
         "imaging": FakeImaging(),
         "remover": FakeRemover(),
         "fetcher": FakeFetcher(),
