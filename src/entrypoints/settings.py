@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,9 @@ class Settings:
     secret_key: str
     signup_credits: int
     public_url: str
+    storage_url: str
+    s3_endpoint_url: str | None
+    s3_region: str | None
 
     @property
     def secure_cookies(self) -> bool:
@@ -39,6 +43,10 @@ class Settings:
             secret_key=env.get("CUTOUT_SECRET_KEY") or _stored_secret(data_dir),
             signup_credits=_int(env, "CUTOUT_SIGNUP_CREDITS", 3),
             public_url=env.get("CUTOUT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            storage_url=_storage_url(env, data_dir),
+            s3_endpoint_url=env.get("CUTOUT_S3_ENDPOINT_URL") or None,
+            # botocore reads only AWS_DEFAULT_REGION; other AWS tools prefer AWS_REGION.
+            s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
         )
 
 
@@ -50,6 +58,14 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _storage_url(env: dict[str, str], data_dir: Path) -> str:
+    url = env.get("CUTOUT_STORAGE_URL") or (data_dir / "blobs").as_uri()
+    parts = urlsplit(url)
+    if (parts.scheme == "file" and not parts.netloc and parts.path) or (parts.scheme == "s3" and parts.netloc):
+        return url
+    raise SystemExit(f"CUTOUT_STORAGE_URL must be file:///absolute/directory or s3://bucket/prefix, not {url!r}")
 
 
 def _stored_secret(data_dir: Path) -> str:
