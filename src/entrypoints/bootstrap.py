@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from domain.pipeline import CutoutPipeline
 from domain.ports import (
     BackgroundRemover,
+    BlobStore,
     Clock,
     Imaging,
     PasswordHasher,
@@ -27,6 +28,7 @@ from domain.use_cases.remove_background import RemoveBackground
 from entrypoints.settings import Settings
 
 ReadinessCheck = Callable[[], Awaitable[None]]
+Closer = Callable[[], Awaitable[None]]
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Adapters:
     remover: BackgroundRemover
     fetcher: UrlFetcher
     rate_limiter: RateLimiter
+    blob_store: BlobStore
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -68,6 +71,7 @@ def build_adapters(settings: Settings) -> Adapters:
     remover.warm()
     uow = SqlUnitOfWorkFactory(create_engine(settings.database_url))
     clock = SystemClock()
+    blob_store, blob_store_closers = build_blob_store(settings, clock)
     return Adapters(
         uow=uow,
         hasher=Argon2Hasher(),
@@ -76,14 +80,22 @@ def build_adapters(settings: Settings) -> Adapters:
         remover=remover,
         fetcher=SafeUrlFetcher(),
         rate_limiter=SqlRateLimiter(uow.engine, clock),
-        checks={"database": uow.ping, "model": remover.check, "storage": lambda: _check_writable(settings.data_dir)},
-        closers=[uow.engine.dispose],
+        blob_store=blob_store,
+        checks={"database": uow.ping, "model": remover.check, "storage": blob_store.check},
+        closers=[uow.engine.dispose, *blob_store_closers],
     )
 
 
-async def _check_writable(directory: Path) -> None:
-    with tempfile.NamedTemporaryFile(dir=directory, prefix=".ready-"):
-        pass
+def build_blob_store(settings: Settings, clock: Clock) -> tuple[BlobStore, list[Closer]]:
+    """The store ``CUTOUT_STORAGE_URL`` names (``file://`` or ``s3://``), and what closes it."""
+    from adapters.fs_store import FsBlobStore
+    from adapters.s3_store import S3BlobStore
+
+    url = urlsplit(settings.storage_url)
+    if url.scheme == "s3":
+        s3 = S3BlobStore(url.netloc, url.path, settings.s3_endpoint_url, settings.s3_region)
+        return s3, [s3.aclose]
+    return FsBlobStore(Path(unquote(url.path)), settings.public_url, settings.secret_key, clock), []
 
 
 @dataclass
