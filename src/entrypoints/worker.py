@@ -74,6 +74,7 @@ class Worker:
             await self._run(job)
 
     async def _run(self, job: Job) -> None:
+        log.info("job %s: run %d by %s", job.id, job.attempts, self.worker_id)
         try:
             await self.services.run_jobs.run(job, self.worker_id)
         except asyncio.CancelledError:
