@@ -19,6 +19,8 @@ class Settings:
     secret_key: str
     signup_credits: int
     public_url: str
+    rate_limit_per_minute: int = 60
+    anonymous_rate_limit_per_minute: int = 10
 
     @property
     def secure_cookies(self) -> bool:
@@ -39,6 +41,8 @@ class Settings:
             secret_key=env.get("CUTOUT_SECRET_KEY") or _stored_secret(data_dir),
             signup_credits=_int(env, "CUTOUT_SIGNUP_CREDITS", 3),
             public_url=env.get("CUTOUT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            rate_limit_per_minute=_positive(env, "CUTOUT_RATE_LIMIT_PER_MINUTE", 60),
+            anonymous_rate_limit_per_minute=_positive(env, "CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE", 10),
         )
 
 
@@ -50,6 +54,13 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _positive(env: dict[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise SystemExit(f"{name} must be at least 1, not {value}")
+    return value
 
 
 def _stored_secret(data_dir: Path) -> str:

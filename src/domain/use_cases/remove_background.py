@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from domain import credits
-from domain.cutouts import MAX_UPLOAD_BYTES, CutoutOptions, CutoutResult, ImageSource, RenderedImage
-from domain.errors import DomainError, InferenceFailed
+from domain.cutouts import MAX_UPLOAD_BYTES, CutoutOptions, CutoutResult, ImageSource, RenderedImage, reported_type
+from domain.errors import DomainError, InferenceFailed, UrlFetchFailed, UrlNotAllowed
 from domain.jobs import Job, JobStatus
 from domain.ports import BackgroundRemover, Clock, Imaging, UnitOfWork, UnitOfWorkFactory, UrlFetcher
 from domain.pricing import SizeChoice, output_size, price
@@ -24,7 +24,8 @@ class RemoveBackground:
     """Cut the subject out of one image, synchronously.
 
     Business rules:
-    - The image is checked from its header first (format, pixel count), before any credit moves.
+    - The image is checked from its header first (format, pixel count), before any credit moves; so
+      are the region of interest (against the image's size) and a background image (fetched and probed).
     - The result size follows ``options.size``; its price is ``pricing.price`` (free up to 0.25 MP).
     - A paid cut-out reserves its credit and records a running job in one transaction; the
       reservation fails with ``InsufficientCredits`` and no job when the balance is short, and
@@ -32,6 +33,7 @@ class RemoveBackground:
     - Any failure after the reservation refunds it (once), and the job is marked failed. A
       process that dies mid-way leaves a job whose lease runs out; ``ReclaimExpiredLeases``
       then refunds it. So no credit is ever kept for a result that was not delivered.
+    - An image in which no subject is found fails with ``UnknownForeground`` (and is refunded).
     """
 
     uow: UnitOfWorkFactory
@@ -42,9 +44,10 @@ class RemoveBackground:
     deadline: timedelta = timedelta(seconds=60)
 
     async def __call__(self, user: User, source: ImageSource, options: CutoutOptions) -> CutoutResult:
-        data = source.data if source.data is not None else await self.fetcher.fetch(source.url or "", MAX_UPLOAD_BYTES)
+        data = await self._bytes_of(source, "image_url")
         info = self.imaging.probe(data)
         self.imaging.check_options(options)
+        options = await self._resolve(options, info.upright_size)
         balance = await self._balance(user) if options.size is SizeChoice.AUTO else 0  # only auto reads it
         size = output_size(info.width, info.height, options.size, balance)
         cost = price(size[0] * size[1])
@@ -62,7 +65,30 @@ class RemoveBackground:
             raise
         if job is not None:
             await self._finish(job)
-        return CutoutResult(image, cost)
+        return CutoutResult(image, cost, reported_type(options.foreground_type, options.type_level))
+
+    async def _bytes_of(self, source: ImageSource, field: str) -> bytes:
+        if source.data is not None:
+            return source.data
+        try:
+            return await self.fetcher.fetch(source.url or "", MAX_UPLOAD_BYTES)
+        except (UrlNotAllowed, UrlFetchFailed) as error:
+            raise type(error)(error.message, **{**error.details, "field": field}) from error
+
+    async def _resolve(self, options: CutoutOptions, upright_size: tuple[int, int]) -> CutoutOptions:
+        """The region of interest in fractions of the image, and the background image's bytes, checked."""
+        roi = options.roi.relative_to(*upright_size) if options.roi is not None else None
+        background = options.bg_image
+        if background is not None:
+            data = await self._bytes_of(background, "bg_image_url")
+            try:
+                self.imaging.probe(data)
+            except DomainError as error:
+                raise type(error)(
+                    f"The background image: {error.message}", **{**error.details, "field": "bg_image"}
+                ) from error
+            background = ImageSource(data=data)
+        return replace(options, roi=roi, bg_image=background)
 
     async def _balance(self, user: User) -> int:
         async with self.uow() as uow:

@@ -18,8 +18,9 @@ from litestar.openapi.spec import Components, SecurityScheme
 from domain.cutouts import MAX_UPLOAD_BYTES
 from entrypoints.bootstrap import Adapters, wire
 from entrypoints.http.auth import SESSION_COOKIE, CookieCSRFMiddleware, current_user
-from entrypoints.http.controllers import accounts, api_keys, credits, health, removebg
+from entrypoints.http.controllers import accounts, api_keys, credits, health, remove_bg_v1, removebg
 from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.rate_limit import add_rate_limit_headers
 from entrypoints.http.request_id import add_request_id
 from entrypoints.settings import Settings
 
@@ -57,10 +58,11 @@ def create_app(settings: Settings, adapters: Adapters, reaper_interval: float = 
             api_keys.revoke_api_key,
             credits.credits,
             removebg.remove_background,
+            remove_bg_v1.router,
         ],
         dependencies={"user": Provide(current_user)},
         middleware=[DefineMiddleware(CookieCSRFMiddleware, config=csrf)],
-        before_send=[add_request_id],
+        before_send=[add_request_id, add_rate_limit_headers],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         request_max_body_size=MAX_UPLOAD_BYTES,
