@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from fakes import FakeClock, fake_image
-from litestar import Request
+from litestar import Litestar, Request, post
 from litestar.testing import AsyncTestClient
 
 from api.conftest import api_key, csrf, fake_adapters, make_settings, sign_up
 from domain.users import User
 from entrypoints.http.app import create_app
-from entrypoints.http.rate_limit import caller_key
+from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.rate_limit import add_rate_limit_headers, caller_key, enforce_rate_limit
 
 BIG = fake_image(4000, 3000)
 
@@ -95,3 +96,22 @@ def test_anonymous_callers_count_per_address_and_keys_per_key() -> None:
     keyed = caller_key(request_from("203.0.113.9", {"X-Api-Key": "co_secret"}), user)
     assert keyed.startswith("key:") and "co_secret" not in keyed and len(keyed) <= 191
     assert keyed != caller_key(request_from("203.0.113.9", {"X-Api-Key": "co_other"}), user)
+
+
+async def test_any_route_can_be_limited_and_anonymous_callers_count_per_address(tmp_path: Path) -> None:
+    """How another route applies the limit: one call after authentication, the hook for the headers."""
+
+    @post("/anonymous-preview")
+    async def anonymous_preview(request: Request[Any, Any, Any]) -> str:
+        await enforce_rate_limit(request, None)
+        return "ok"
+
+    app = Litestar([anonymous_preview], before_send=[add_rate_limit_headers], exception_handlers=EXCEPTION_HANDLERS)  # type: ignore[arg-type]
+    app.state.settings = make_settings(tmp_path, CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE="1")
+    app.state.adapters = adapters = fake_adapters()
+    async with AsyncTestClient(app) as client:
+        ok, refused = await client.post("/anonymous-preview"), await client.post("/anonymous-preview")
+    assert (ok.status_code, ok.headers["x-ratelimit-limit"], ok.headers["x-ratelimit-remaining"]) == (201, "1", "0")
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert [bucket for bucket, _ in adapters.rate_limiter.hits] == ["ip:testclient"]  # type: ignore[attr-defined]
