@@ -279,3 +279,27 @@ async def test_crop_keeps_the_whole_shadow(imaging):
     bottom = np.asarray(out.getchannel("A"))[SUBJECT.height :]
     assert bottom.max() > 0  # the shade is there, transparent black
     assert bottom[-1].max() < 8  # and fades out inside the crop
+
+
+def turned_jpeg(im: Image.Image) -> bytes:
+    """``im`` stored with EXIF orientation 6: a viewer turns it 90 degrees clockwise."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = BytesIO()
+    im.save(buffer, "JPEG", quality=95, exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def test_probe_says_when_exif_turns_the_image(imaging):
+    info = imaging.probe(turned_jpeg(Image.new("RGB", (80, 40), "red")))
+    assert (info.width, info.height, info.turned, info.upright_size) == (80, 40, True, (40, 80))
+    assert not imaging.probe(encode(Image.new("RGB", (80, 40)), "PNG")).turned
+
+
+async def test_a_turned_background_image_covers_the_canvas_upright(imaging):
+    # Stored 40 x 20, left half blue: upright it is 20 x 40 with blue on top. Covering 200 x 100 scales it
+    # to 200 x 400 and keeps rows 150-250: blue above the middle, yellow below.
+    background = turned_jpeg(halves((40, 20), (0, 0, 255), (255, 255, 0)))
+    result = await imaging.render(picture(), mask(), CutoutOptions(bg_image=ImageSource(data=background)))
+    out = opened(result.data).convert("RGB")
+    assert near(out.getpixel((5, 5)), (0, 0, 255), 30) and near(out.getpixel((5, 95)), (255, 255, 0), 30)
