@@ -19,8 +19,8 @@ class Settings:
     secret_key: str
     signup_credits: int
     public_url: str
-    rate_limit_per_minute: int = 60
-    anonymous_rate_limit_per_minute: int = 10
+    rate_limit_per_minute: int
+    anonymous_rate_limit_per_minute: int
 
     @property
     def secure_cookies(self) -> bool:
