@@ -41,7 +41,7 @@ class Settings:
             secret_key=env.get("CUTOUT_SECRET_KEY") or _stored_secret(data_dir),
             signup_credits=_int(env, "CUTOUT_SIGNUP_CREDITS", 3),
             public_url=env.get("CUTOUT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
-            rate_limit_per_minute=_positive(env, "CUTOUT_RATE_LIMIT_PER_MINUTE", 60),
+            rate_limit_per_minute=_positive(env, "CUTOUT_RATE_LIMIT_PER_MINUTE", 500),
             anonymous_rate_limit_per_minute=_positive(env, "CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE", 10),
         )
 

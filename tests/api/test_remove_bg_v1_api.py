@@ -85,7 +85,7 @@ async def test_the_account_in_remove_bg_shape(client: AsyncTestClient[Any]) -> N
     key = await api_key(client)
     assert await account(client, key) == {
         "credits": {"total": 3, "subscription": 0, "payg": 3, "enterprise": 0},
-        "api": {"free_calls": 60, "sizes": "all"},
+        "api": {"free_calls": 500, "sizes": "all"},
     }
 
 
@@ -107,7 +107,7 @@ async def test_the_default_is_a_free_preview_as_png(client: AsyncTestClient[Any]
     box = [int(headers[f"x-foreground-{side}"]) for side in ("left", "top", "width", "height")]
     assert abs(box[0] - width / 4) <= 2 and abs(box[1] - height / 4) <= 2
     assert abs(box[2] - width / 2) <= 2 and abs(box[3] - height / 2) <= 2
-    assert (headers["x-ratelimit-limit"], headers["x-ratelimit-remaining"]) == ("60", "59")
+    assert (headers["x-ratelimit-limit"], headers["x-ratelimit-remaining"]) == ("500", "499")
     assert int(headers["x-ratelimit-reset"]) > 1_700_000_000
     assert (await account(client, key))["credits"]["total"] == 3
 
@@ -301,7 +301,7 @@ async def test_errors_have_remove_bg_codes_and_cost_nothing(
         kwargs = {"data": {"size": "full"}, **kwargs}
     response = await client.post("/v1.0/removebg", headers=headers, **kwargs)
     assert (response.status_code, the_error(response)["code"]) == (status, code), response.text
-    assert response.headers["x-ratelimit-limit"] == "60"  # counted, and said so on errors too
+    assert response.headers["x-ratelimit-limit"] == "500"  # counted, and said so on errors too
     assert (await account(client, key))["credits"]["total"] == 3
 
 
