@@ -12,7 +12,7 @@ from typing import Any
 
 from domain.api_keys import ApiKey
 from domain.credits import LedgerEntry
-from domain.cutouts import CutoutOptions, ImageInfo, RenderedImage
+from domain.cutouts import CutoutOptions, ImageInfo, OutputFormat, RenderedImage
 from domain.errors import (
     AlreadyPosted,
     BlobMissing,
@@ -309,7 +309,8 @@ class FakeImaging:
     async def render(self, picture: Any, mask: Any, options: CutoutOptions) -> RenderedImage:
         self.rendered.append((picture, options))
         data = f"cutout:{picture.width}x{picture.height}:{mask}".encode()
-        return RenderedImage(data, options.format.media_type, picture.width, picture.height)
+        fmt = OutputFormat.PNG if options.format is OutputFormat.AUTO else options.format
+        return RenderedImage(data, fmt.media_type, picture.width, picture.height)
 
 
 class FakeRemover:

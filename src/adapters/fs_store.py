@@ -135,10 +135,10 @@ class FsBlobStore:
 def _temp_file_beside(path: Path) -> tuple[int, str]:
     attempts_left = _PUT_ATTEMPTS
     while True:
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        except FileNotFoundError:  # a sweep removed the empty directory just now: make it again
+        except FileNotFoundError:  # a sweep removed an empty directory of the path just now: make it again
             attempts_left -= 1
             if not attempts_left:
                 raise

@@ -7,32 +7,25 @@ shared ``CpuPool``.
 
 from __future__ import annotations
 
-import re
+import math
 from io import BytesIO
 from typing import Any
 
 import numpy as np
-from PIL import ExifTags, Image, ImageColor, UnidentifiedImageError
+from PIL import ExifTags, Image, UnidentifiedImageError
 
 from adapters.cpu import CpuPool
-from domain.cutouts import CutoutOptions, ImageInfo, OutputFormat, RenderedImage
-from domain.errors import DomainError, ImageTooLarge, InvalidImage, InvalidOption, UnsupportedFormat
+from adapters.rendering import BackgroundImage, parse_color, render
+from domain.cutouts import CutoutOptions, ImageInfo, RenderedImage
+from domain.errors import DomainError, ImageTooLarge, InvalidImage, UnsupportedFormat
 from domain.pricing import MAX_INPUT_PIXELS
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
 # Pillow hands some camera JPEGs back as MPO (multi-picture JPEG); to us they are JPEG.
 _FORMAT_ALIASES = {"MPO": "JPEG"}
 
-# Alpha at or below this (about 8 % of 255) does not count as subject when cropping.
-CROP_ALPHA_THRESHOLD = 20
 RESIZE_REDUCING_GAP = 3.0
-PNG_COMPRESS_LEVEL = 1
-JPEG_QUALITY = 90
-WEBP_QUALITY = 90
 WHITE = (255, 255, 255)
-
-_HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
-_NAMED_COLOR = re.compile(r"^[a-zA-Z]+$")
 
 # EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose does).
 _ORIENTATION = {
@@ -45,21 +38,6 @@ _ORIENTATION = {
     8: Image.Transpose.ROTATE_90,
 }
 _SWAPS_AXES = {5, 6, 7, 8}
-_CROP_LUT = [0] * (CROP_ALPHA_THRESHOLD + 1) + [255] * (255 - CROP_ALPHA_THRESHOLD)
-
-
-def parse_color(text: str) -> tuple[int, int, int, int]:
-    """``bg_color`` as RGBA: hex with 3, 4, 6 or 8 digits (``#`` optional) or a CSS colour name."""
-    value = text.strip()
-    if _HEX_COLOR.match(value):
-        value = "#" + value.lstrip("#")
-    elif not _NAMED_COLOR.match(value):
-        raise InvalidOption(f"{text!r} is not a colour like 81d4fa or red.", field="bg_color")
-    try:
-        color = ImageColor.getrgb(value.lower())
-    except ValueError:
-        raise InvalidOption(f"{text!r} is not a colour like 81d4fa or red.", field="bg_color") from None
-    return (*color[:3], color[3] if len(color) == 4 else 255)
 
 
 class PillowImaging:
@@ -78,7 +56,7 @@ class PillowImaging:
 
     def probe(self, data: bytes) -> ImageInfo:
         with self._open(data) as im:
-            return ImageInfo(_format_name(im), im.width, im.height)
+            return ImageInfo(_format_name(im), im.width, im.height, turned=_orientation(im) in _SWAPS_AXES)
 
     def check_options(self, options: CutoutOptions) -> None:
         if options.bg_color is not None and options.bg_color.strip():
@@ -152,43 +130,21 @@ class PillowImaging:
     # -- rendering (worker thread) ----------------------------------------------------------------
 
     def _render(self, picture: Image.Image, mask: Image.Image, options: CutoutOptions) -> RenderedImage:
-        icc_profile = picture.info.get("icc_profile")
         picture = picture if picture.mode == "RGB" else picture.convert("RGB")
-        if mask.mode != "L":
-            mask = mask.convert("L")
-        if mask.size != picture.size:
-            mask = mask.resize(picture.size, Image.Resampling.BILINEAR)
+        background = options.bg_image.data if options.bg_image is not None else None
+        return render(picture, mask, options, self._cover(background) if background is not None else None)
 
-        if options.crop:
-            box = _crop_box(mask, options)
-            if box is not None:
-                # Cropping beyond an edge pads with zeros: black pixels that the zero alpha hides.
-                picture, mask = picture.crop(box), mask.crop(box)
+    def _cover(self, data: bytes) -> BackgroundImage:
+        """The background decoded just large enough to cover a canvas, whatever its orientation."""
 
-        background = parse_color(options.bg_color) if options.bg_color and options.bg_color.strip() else None
-        fmt = options.format
-        if not fmt.has_alpha:
-            # JPEG has no alpha: flatten onto the colour (itself flattened onto white) or onto white.
-            out = _flatten(picture, mask, _over_white(background) if background else WHITE)
-        elif background is not None and background[3] == 255:
-            out = _flatten(picture, mask, background[:3])
-        else:
-            out = picture.convert("RGBA")  # a new image: the picture itself is left as it was
-            out.putalpha(mask)
-            if background is not None:
-                canvas = Image.new("RGBA", out.size, background)
-                canvas.alpha_composite(out)
-                out = canvas
+        def decode(size: tuple[int, int]) -> Image.Image:
+            info = self.probe(data)
+            width, height = info.upright_size
+            scale = max(size[0] / width, size[1] / height)
+            target = (max(1, math.ceil(width * scale)), max(1, math.ceil(height * scale)))
+            return self._decode(data, target[::-1] if info.turned else target)
 
-        buffer = BytesIO()
-        extra: dict[str, Any] = {"icc_profile": icc_profile} if icc_profile else {}
-        if fmt is OutputFormat.PNG:
-            out.save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL, **extra)
-        elif fmt is OutputFormat.JPG:
-            out.save(buffer, "JPEG", quality=JPEG_QUALITY, **extra)
-        else:
-            out.save(buffer, "WEBP", quality=WEBP_QUALITY, lossless=False, **extra)
-        return RenderedImage(buffer.getvalue(), fmt.media_type, out.width, out.height)
+        return decode
 
 
 def _format_name(im: Image.Image) -> str:
@@ -258,29 +214,3 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         out = im.convert("RGB")
     out.info = {"icc_profile": icc} if icc else {}
     return out
-
-
-def _crop_box(mask: Image.Image, options: CutoutOptions) -> tuple[int, int, int, int] | None:
-    bbox = mask.point(_CROP_LUT).getbbox()
-    if bbox is None:  # nothing of the subject: keep the whole frame
-        return None
-    left, top, right, bottom = bbox
-    width, height = right - left, bottom - top
-    margin = options.crop_margin
-    return (
-        left - margin.left.pixels(width),
-        top - margin.top.pixels(height),
-        right + margin.right.pixels(width),
-        bottom + margin.bottom.pixels(height),
-    )
-
-
-def _flatten(picture: Image.Image, mask: Image.Image, color: tuple[int, ...]) -> Image.Image:
-    out = Image.new("RGB", picture.size, tuple(color[:3]))
-    out.paste(picture, mask=mask)
-    return out
-
-
-def _over_white(color: tuple[int, int, int, int]) -> tuple[int, int, int]:
-    alpha = color[3] / 255
-    return tuple(round(c * alpha + 255 * (1 - alpha)) for c in color[:3])  # type: ignore[return-value]

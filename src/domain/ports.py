@@ -170,7 +170,7 @@ class Imaging(Protocol):
         """Decode, apply EXIF orientation and scale to ``size`` (width, height)."""
 
     async def render(self, picture: Picture, mask: Any, options: CutoutOptions) -> RenderedImage:
-        """Apply the alpha ``mask``, crop, background and encode as ``options.format``."""
+        """Apply the alpha ``mask`` and every option, and encode; ``UnknownForeground`` when it holds no subject."""
 
 
 @runtime_checkable

@@ -5,14 +5,48 @@ from __future__ import annotations
 import enum
 import math
 
+from domain.errors import InvalidOption
+
 PREVIEW_MAX_PIXELS = 250_000
 MAX_INPUT_PIXELS = 50_000_000
 
 
 class SizeChoice(enum.StrEnum):
+    """remove.bg's ``size`` values; each caps the result's pixel count (``auto`` decides by the balance)."""
+
     PREVIEW = "preview"
+    MEDIUM = "medium"
+    HD = "hd"
     FULL = "full"
+    MP50 = "50mp"
     AUTO = "auto"
+
+    @classmethod
+    def parse(cls, text: str) -> SizeChoice:
+        """Any of remove.bg's names, aliases included (``small``/``regular`` = preview, ``4k`` = full)."""
+        name = str(text).strip().lower()
+        try:
+            return cls(_SIZE_ALIASES.get(name, name))
+        except ValueError:
+            raise InvalidOption(
+                f"size {text!r} is not one of preview, small, regular, medium, hd, full, 4k, 50MP or auto.",
+                field="size",
+            ) from None
+
+    @property
+    def max_pixels(self) -> int:
+        return _MAX_PIXELS[self]
+
+
+_SIZE_ALIASES = {"small": "preview", "regular": "preview", "4k": "full"}
+_MAX_PIXELS = {
+    SizeChoice.PREVIEW: PREVIEW_MAX_PIXELS,
+    SizeChoice.MEDIUM: 1_500_000,
+    SizeChoice.HD: 4_000_000,
+    SizeChoice.FULL: 25_000_000,
+    SizeChoice.MP50: MAX_INPUT_PIXELS,
+    SizeChoice.AUTO: 25_000_000,  # remove.bg: the highest resolution the credits pay for, up to 25 MP
+}
 
 
 def price(output_pixels: int) -> int:
@@ -32,11 +66,9 @@ def fit_within(width: int, height: int, max_pixels: int) -> tuple[int, int]:
 
 
 def output_size(width: int, height: int, size: SizeChoice, balance: int) -> tuple[int, int]:
-    """Full keeps the input size; preview fits 0.25 MP; auto is full when the balance pays for it."""
-    full = (width, height)
-    preview = fit_within(width, height, PREVIEW_MAX_PIXELS)
-    if size is SizeChoice.FULL:
-        return full
-    if size is SizeChoice.PREVIEW:
-        return preview
-    return full if balance >= price(width * height) else preview
+    """The input size, shrunk to fit the size's pixel cap; ``auto`` is full when the balance pays for it,
+    else a preview."""
+    capped = fit_within(width, height, size.max_pixels)
+    if size is SizeChoice.AUTO and balance < price(capped[0] * capped[1]):
+        return fit_within(width, height, PREVIEW_MAX_PIXELS)
+    return capped

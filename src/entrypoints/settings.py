@@ -27,6 +27,8 @@ class Settings:
     storage_url: str
     s3_endpoint_url: str | None
     s3_region: str | None
+    rate_limit_per_minute: int
+    anonymous_rate_limit_per_minute: int
 
     @property
     def secure_cookies(self) -> bool:
@@ -55,6 +57,8 @@ class Settings:
             s3_endpoint_url=env.get("CUTOUT_S3_ENDPOINT_URL") or None,
             # botocore reads only AWS_DEFAULT_REGION; other AWS tools prefer AWS_REGION.
             s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            rate_limit_per_minute=_at_least_one(env, "CUTOUT_RATE_LIMIT_PER_MINUTE", 500),
+            anonymous_rate_limit_per_minute=_at_least_one(env, "CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE", 10),
         )
 
 
@@ -96,6 +100,13 @@ def _storage_url(env: dict[str, str], data_dir: Path) -> str:
     if (parts.scheme == "file" and not parts.netloc and parts.path) or (parts.scheme == "s3" and parts.netloc):
         return url
     raise SystemExit(f"CUTOUT_STORAGE_URL must be file:///absolute/directory or s3://bucket/prefix, not {url!r}")
+
+
+def _at_least_one(env: dict[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise SystemExit(f"{name} must be at least 1, not {value}")
+    return value
 
 
 def _stored_secret(data_dir: Path) -> str:

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 from adapters.cpu import CpuPool
 from adapters.imaging import PillowImaging
 from domain.cutouts import CropMargin, CutoutOptions, OutputFormat
-from domain.errors import ImageTooLarge, InvalidImage, InvalidOption, UnsupportedFormat
+from domain.errors import ImageTooLarge, InvalidImage, InvalidOption, UnknownForeground, UnsupportedFormat
 from domain.ports import Imaging, Picture
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -376,10 +376,11 @@ async def test_a_margin_beyond_the_edge_pads_with_transparency(imaging):
     assert out.getpixel((150, 120)) == (*GREEN, 255)  # the subject's centre
 
 
-async def test_crop_of_an_empty_mask_keeps_the_whole_frame(imaging):
-    result = await imaging.render(scene_picture(), Image.new("L", SCENE, 0), CutoutOptions(crop=True))
-    assert (result.width, result.height) == SCENE
-    assert rendered(result.data).getextrema()[3] == (0, 0)
+@pytest.mark.parametrize("crop", [False, True])
+async def test_a_mask_without_subject_is_an_unknown_foreground(imaging, crop):
+    faint = Image.new("L", SCENE, 20)  # nothing above the subject threshold
+    with pytest.raises(UnknownForeground):
+        await imaging.render(scene_picture(), faint, CutoutOptions(crop=crop))
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,9 @@ import pytest
 from contract.test_sql_adapter import new_user
 
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
-from domain.cutouts import CutoutOptions, OutputFormat
+from domain.cutouts import Channels, CutoutOptions, ImageSource, OutputFormat, Shadow
 from domain.errors import IdempotencyKeyTaken
+from domain.geometry import Placement, Roi
 from domain.jobs import Job, JobResult, JobStatus
 from domain.users import User
 from domain.webhooks import DeliveryStatus, WebhookDelivery, new_secret
@@ -126,7 +127,15 @@ async def test_lists_own_asynchronous_jobs_newest_first(sql_uow: SqlUnitOfWorkFa
 async def test_a_finished_job_keeps_its_result_and_options(sql_uow: SqlUnitOfWorkFactory) -> None:
     user = await new_user(sql_uow)
     job = queued(user, callback_url="https://hooks.example/cutout")
-    job.options = CutoutOptions(format=OutputFormat.WEBP, bg_color="81d4fa", crop=True)
+    job.options = CutoutOptions(
+        format=OutputFormat.WEBP,
+        bg_image=ImageSource(data=bytes(range(256)) * 4),
+        crop=True,
+        roi=Roi.parse("10% 5% 90% 95%"),
+        placement=Placement.parse("80%", "center"),
+        channels=Channels.ALPHA,
+        shadow=Shadow.parse(True, "car", 40),
+    )
     await store(sql_uow, job)
     held = await claim(sql_uow, "w1")
     assert held is not None

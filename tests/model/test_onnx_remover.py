@@ -19,6 +19,7 @@ from adapters.cpu import CpuPool
 from adapters.imaging import PillowImaging
 from adapters.onnx_remover import MODELS, OnnxRemover, default_model_path, model_spec
 from domain.cutouts import CutoutOptions
+from domain.errors import UnknownForeground
 from domain.ports import BackgroundRemover
 
 pytestmark = pytest.mark.model
@@ -97,6 +98,22 @@ async def test_a_scaled_picture_gets_a_mask_of_its_own_size(remover, imaging, sc
     inside = np.asarray(small_subject.filter(ImageFilter.MinFilter(9))) > 0
     assert np.asarray(mask, dtype=np.float32)[inside].mean() > 180
     assert np.asarray(mask)[:15, :15].mean() < 60
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [
+        Image.new("RGB", (WIDTH, HEIGHT), "white"),
+        Image.new("RGB", (WIDTH, HEIGHT), (128, 128, 128)),
+        Image.fromarray(np.random.default_rng(0).integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8)),
+    ],
+    ids=["white", "grey", "noise"],
+)
+async def test_a_picture_without_subject_gets_an_empty_mask_and_no_cut_out(remover, imaging, blank):
+    mask = await remover.mask(blank)
+    assert mask.size == blank.size and mask.getextrema() == (0, 0)
+    with pytest.raises(UnknownForeground):
+        await imaging.render(blank, mask, CutoutOptions())
 
 
 async def test_concurrent_masks_are_equal(remover, imaging, scene_jpeg):

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from domain.cutouts import CropMargin, ImageSource, Margin, OutputFormat
+from domain.cutouts import CropMargin, ImageSource, OutputFormat
 from domain.errors import InvalidOption, MissingSource
+from domain.geometry import Length
 from domain.pricing import PREVIEW_MAX_PIXELS, SizeChoice, fit_within, output_size, price
 
 
@@ -35,13 +36,13 @@ def test_output_size_by_choice_and_balance() -> None:
 
 def test_crop_margin_forms() -> None:
     assert CropMargin.parse(None) == CropMargin()
-    assert CropMargin.parse("30px") == CropMargin(*[Margin(30)] * 4)
-    assert CropMargin.parse("10%").left == Margin(10, percent=True)
+    assert CropMargin.parse("30px") == CropMargin(*[Length(30)] * 4)
+    assert CropMargin.parse("10%").left == Length(10, percent=True)
     two = CropMargin.parse("10px 20%")
-    assert (two.top, two.right, two.bottom, two.left) == (Margin(10), Margin(20, True), Margin(10), Margin(20, True))
+    assert (two.top, two.right, two.bottom, two.left) == (Length(10), Length(20, True), Length(10), Length(20, True))
     four = CropMargin.parse("1 2 3 4")
     assert [four.top.value, four.right.value, four.bottom.value, four.left.value] == [1, 2, 3, 4]
-    assert Margin(10, percent=True).pixels(250) == 25
+    assert Length(10, percent=True).pixels(250) == 25
 
 
 @pytest.mark.parametrize("bad", ["501px", "51%", "-3px", "10em", "1 2 3", "px"])

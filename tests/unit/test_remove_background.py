@@ -1,14 +1,24 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from fakes import FakeClock, FakeFetcher, FakeHasher, FakeImaging, FakeRemover, FakeUnitOfWorkFactory, fake_image
 
 from domain.credits import LedgerKind
-from domain.cutouts import CutoutOptions, ImageSource, OutputFormat
-from domain.errors import InferenceFailed, InsufficientCredits, InvalidImage, InvalidOption, UrlNotAllowed
+from domain.cutouts import CutoutOptions, ForegroundType, ImageSource, OutputFormat, RenderedImage, TypeLevel
+from domain.errors import (
+    InferenceFailed,
+    InsufficientCredits,
+    InvalidImage,
+    InvalidOption,
+    RoiExceedsBounds,
+    UnknownForeground,
+    UrlNotAllowed,
+)
+from domain.geometry import Box, Roi
 from domain.jobs import JobStatus
 from domain.pipeline import CutoutPipeline
 from domain.pricing import SizeChoice
@@ -158,3 +168,75 @@ async def test_the_reaper_refunds_jobs_whose_process_died(
     assert await reclaim() == 0
     assert uow.db.balances[user.id] == 3 == ledger_sum(uow, user)
     assert uow.db.jobs[job.id].status is JobStatus.FAILED and uow.db.jobs[job.id].error_code == "interrupted"
+
+
+async def test_a_roi_outside_the_image_is_refused_before_any_credit_moves(
+    remove: RemoveBackground, user: User, uow: FakeUnitOfWorkFactory, remover: FakeRemover
+) -> None:
+    with pytest.raises(RoiExceedsBounds):
+        await remove(user, ImageSource(data=BIG), CutoutOptions(size=SizeChoice.FULL, roi=Roi.parse("0 0 4001px 10px")))
+    assert remover.calls == 0 and uow.db.jobs == {} and uow.db.balances[user.id] == 3
+
+
+async def test_the_roi_reaches_the_renderer_relative_to_the_image(
+    remove: RemoveBackground, user: User, imaging: FakeImaging
+) -> None:
+    await remove(
+        user, ImageSource(data=BIG), CutoutOptions(size=SizeChoice.PREVIEW, roi=Roi.parse("0 0 2000px 1500px"))
+    )
+    picture, options = imaging.rendered[0]
+    assert options.roi is not None
+    assert options.roi.box(picture.width, picture.height) == Box(
+        0, 0, round(picture.width / 2), round(picture.height / 2)
+    )
+
+
+async def test_a_background_url_is_fetched_and_checked_before_any_credit_moves(
+    remove: RemoveBackground, user: User, uow: FakeUnitOfWorkFactory, fetcher: FakeFetcher, imaging: FakeImaging
+) -> None:
+    fetcher.pages["https://images.example/beach.jpg"] = fake_image(800, 600)
+    fetcher.pages["https://images.example/broken.jpg"] = b"not an image"
+    options = CutoutOptions(size=SizeChoice.FULL, bg_image=ImageSource(url="https://images.example/beach.jpg"))
+    await remove(user, ImageSource(data=BIG), options)
+    assert imaging.rendered[0][1].bg_image == ImageSource(data=fake_image(800, 600))
+    for url, error in [("http://10.0.0.1/x.jpg", UrlNotAllowed), ("https://images.example/broken.jpg", InvalidImage)]:
+        with pytest.raises(error) as caught:
+            await remove(user, ImageSource(data=BIG), replace(options, bg_image=ImageSource(url=url)))
+        assert caught.value.details["field"] in ("bg_image_url", "bg_image")
+    assert uow.db.balances[user.id] == 2 and len(uow.db.jobs) == 1
+
+
+async def test_an_image_url_error_names_its_field(remove: RemoveBackground, user: User) -> None:
+    with pytest.raises(UrlNotAllowed) as caught:
+        await remove(user, ImageSource(url="http://127.0.0.1/x.png"), FULL)
+    assert caught.value.details["field"] == "image_url"
+
+
+async def test_no_subject_found_refunds(
+    uow: FakeUnitOfWorkFactory, remover: FakeRemover, fetcher: FakeFetcher, clock: FakeClock, user: User
+) -> None:
+    class NoSubject(FakeImaging):
+        async def render(self, picture: object, mask: object, options: CutoutOptions) -> RenderedImage:
+            raise UnknownForeground()
+
+    remove = RemoveBackground(uow, CutoutPipeline(NoSubject(), remover, fetcher), clock)
+    with pytest.raises(UnknownForeground):
+        await remove(user, ImageSource(data=BIG), FULL)
+    assert uow.db.balances[user.id] == 3 == ledger_sum(uow, user)
+    [job] = uow.db.jobs.values()
+    assert job.status is JobStatus.FAILED and job.error_code == "unknown_foreground"
+
+
+@pytest.mark.parametrize(
+    ("requested", "level", "reported"),
+    [
+        (ForegroundType.AUTO, TypeLevel.COARSE, "other"),
+        (ForegroundType.CAR, TypeLevel.FINE, "car"),
+        (ForegroundType.PERSON, TypeLevel.NONE, None),
+    ],
+)
+async def test_the_result_reports_the_type(
+    remove: RemoveBackground, user: User, requested: ForegroundType, level: TypeLevel, reported: str | None
+) -> None:
+    result = await remove(user, ImageSource(data=BIG), CutoutOptions(foreground_type=requested, type_level=level))
+    assert result.foreground_type == reported

@@ -75,8 +75,9 @@ class SubmitJob:
         print_ = fingerprint(ImageSource(data=data), options, callback_url)
         if idempotency_key and (earlier := await self._earlier(user, idempotency_key, print_)):
             return Submission(earlier, created=False)
+        info, options = await self.pipeline.inspect(data, options)
         balance = await self._balance(user) if options.size is SizeChoice.AUTO else 0
-        plan = self.pipeline.plan(data, options, balance)
+        plan = self.pipeline.plan(info, options, balance)
         now = self.clock.now()
         job = Job(
             user_id=user.id,

@@ -110,7 +110,7 @@ class RunJobs:
         async with asyncio.timeout(self.deadline.total_seconds()):
             data = await self.blobs.get(job.input_key or "")
             await progress(15)
-            size = self.pipeline.plan(data, job.options, balance=_PAID_FOR).size
+            size = self.pipeline.plan(self.pipeline.imaging.probe(data), job.options, balance=_PAID_FOR).size
             image = await self.pipeline.render(data, size, job.options, progress)
         key = result_key(job.id)
         await self.blobs.put(key, image.data, image.media_type)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from domain import credits
-from domain.cutouts import CutoutOptions, CutoutResult, ImageSource
+from domain.cutouts import CutoutOptions, CutoutResult, ImageSource, reported_type
 from domain.errors import DomainError, InferenceFailed
 from domain.jobs import Job, JobStatus
 from domain.pipeline import CutoutPipeline
@@ -26,7 +26,8 @@ class RemoveBackground:
     """Cut the subject out of one image, synchronously.
 
     Business rules:
-    - The image is checked from its header first (format, pixel count), before any credit moves.
+    - The image is checked from its header first (format, pixel count), before any credit moves; so
+      are the region of interest (against the image's size) and a background image (fetched and probed).
     - The result size follows ``options.size``; its price is ``pricing.price`` (free up to 0.25 MP).
     - A paid cut-out reserves its credit and records a running job in one transaction; the
       reservation fails with ``InsufficientCredits`` and no job when the balance is short, and
@@ -34,6 +35,7 @@ class RemoveBackground:
     - Any failure after the reservation refunds it (once), and the job is marked failed. A
       process that dies mid-way leaves a job whose lease runs out; the reaper then refunds it.
       So no credit is ever kept for a result that was not delivered.
+    - An image in which no subject is found fails with ``UnknownForeground`` (and is refunded).
     - Nothing of the image is stored: it lives only as long as the request.
     """
 
@@ -44,8 +46,9 @@ class RemoveBackground:
 
     async def __call__(self, user: User, source: ImageSource, options: CutoutOptions) -> CutoutResult:
         data = await self.pipeline.load(source)
+        info, options = await self.pipeline.inspect(data, options)
         balance = await self._balance(user) if options.size is SizeChoice.AUTO else 0  # only auto reads it
-        plan = self.pipeline.plan(data, options, balance)
+        plan = self.pipeline.plan(info, options, balance)
         job = await self._reserve(user, options, plan.cost) if plan.cost else None
         try:
             render = self.pipeline.render(data, plan.size, options)
@@ -61,7 +64,7 @@ class RemoveBackground:
             raise
         if job is not None:
             await self._finish(job)
-        return CutoutResult(image, plan.cost)
+        return CutoutResult(image, plan.cost, reported_type(options.foreground_type, options.type_level))
 
     async def _balance(self, user: User) -> int:
         async with self.uow() as uow:

@@ -18,8 +18,9 @@ from litestar.openapi.spec import Components, SecurityScheme
 from domain.cutouts import MAX_UPLOAD_BYTES
 from entrypoints.bootstrap import Adapters, wire
 from entrypoints.http.auth import SESSION_COOKIE, CookieCSRFMiddleware, current_user
-from entrypoints.http.controllers import accounts, api_keys, blobs, credits, health, jobs, removebg
+from entrypoints.http.controllers import accounts, api_keys, blobs, credits, health, jobs, remove_bg_v1, removebg
 from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.rate_limit import add_rate_limit_headers
 from entrypoints.http.request_id import add_request_id
 from entrypoints.settings import Settings
 from entrypoints.worker import Schedule, Worker, new_worker_id, run_until_stopped
@@ -70,10 +71,11 @@ def create_app(settings: Settings, adapters: Adapters, schedule: Schedule | None
             jobs.cancel_job,
             jobs.webhook_secret,
             jobs.rotate_webhook_secret,
+            remove_bg_v1.router,
         ],
         dependencies={"user": Provide(current_user)},
         middleware=[DefineMiddleware(CookieCSRFMiddleware, config=csrf)],
-        before_send=[add_request_id],
+        before_send=[add_request_id, add_rate_limit_headers],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         request_max_body_size=MAX_UPLOAD_BYTES,

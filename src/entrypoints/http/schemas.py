@@ -77,16 +77,28 @@ class CreditsView(msgspec.Struct):
 
 
 class RemoveBgParams(msgspec.Struct):
-    """The form fields of ``POST /api/v1/removebg`` (remove.bg's names). ``image_file`` is the
-    multipart file part, so it is not listed here."""
+    """The form fields of a cut-out request (remove.bg's names). The files ``image_file`` and
+    ``bg_image_file`` are multipart parts, so they are not listed here. ``size`` and ``format``
+    default per route."""
 
     image_file_b64: str | None = None
     image_url: str | None = None
-    size: Literal["preview", "full", "auto"] = "auto"
-    format: Literal["png", "jpg", "webp"] = "png"
-    bg_color: str | None = None
+    size: str | None = None
+    format: str | None = None
+    type: str | None = None
+    type_level: str | int | None = None
+    roi: str | None = None
     crop: bool = False
     crop_margin: str | int | None = None
+    scale: str | int | float | None = None
+    position: str | int | float | None = None
+    channels: str | None = None
+    semitransparency: bool = True
+    bg_color: str | None = None
+    bg_image_url: str | None = None
+    add_shadow: bool = False
+    shadow_type: str | None = None
+    shadow_opacity: str | int | None = None
 
 
 class RemoveBgResultData(msgspec.Struct):
@@ -94,6 +106,10 @@ class RemoveBgResultData(msgspec.Struct):
     credits_charged: int
     width: int
     height: int
+    foreground_top: int | None = None
+    foreground_left: int | None = None
+    foreground_width: int | None = None
+    foreground_height: int | None = None
 
 
 class RemoveBgResult(msgspec.Struct):

@@ -23,7 +23,8 @@ from entrypoints.bootstrap import Services
 from entrypoints.http.auth import SIGNED_IN
 from entrypoints.http.errors import error_spec
 from entrypoints.http.job_schemas import JobList, JobView, WebhookSecret
-from entrypoints.http.removebg_form import CutoutOperation, read_cutout_request, read_fields
+from entrypoints.http.rate_limit import enforce_rate_limit
+from entrypoints.http.removebg_form import NATIVE_DEFAULTS, CutoutOperation, read_cutout_request, read_fields
 
 EVENTS_POLL_SECONDS = 0.5
 EVENTS_KEEPALIVE_SECONDS = 15.0
@@ -63,8 +64,9 @@ async def submit_job(
     user: NamedDependency[User],
     idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
 ) -> Response[JobView]:
+    await enforce_rate_limit(request, user)
     services: Services = request.app.state.services
-    cutout = await read_cutout_request(request)
+    cutout = await read_cutout_request(request, NATIVE_DEFAULTS)
     fields, _ = await read_fields(request)
     callback_url = fields.get("callback_url")
     submission = await services.submit_job(

@@ -12,7 +12,9 @@ from litestar.openapi.datastructures import ResponseSpec
 from domain.users import User
 from entrypoints.bootstrap import Services
 from entrypoints.http.auth import SIGNED_IN
-from entrypoints.http.removebg_form import CutoutOperation, read_cutout_request
+from entrypoints.http.cutout_answers import cutout_headers, wants_json
+from entrypoints.http.rate_limit import enforce_rate_limit
+from entrypoints.http.removebg_form import NATIVE_DEFAULTS, CutoutOperation, read_cutout_request
 from entrypoints.http.schemas import ErrorBody, RemoveBgResult, RemoveBgResultData
 
 
@@ -28,7 +30,8 @@ def _error(description: str) -> ResponseSpec:
     description=(
         "Send exactly one of `image_file`, `image_file_b64` or `image_url`. Answers with the image "
         "(or, with `Accept: application/json`, `{data: {result_b64}}`) and the headers "
-        "`X-Credits-Charged`, `X-Width`, `X-Height`, `X-Request-Id`. A result of at most 0.25 MP is free; "
+        "`X-Credits-Charged`, `X-Width`, `X-Height`, `X-Type`, `X-Foreground-Top/-Left/-Width/-Height`, "
+        "`X-RateLimit-*`, `X-Request-Id`. A result of at most 0.25 MP is free; "
         "a larger one costs 1 credit, refunded if anything fails."
     ),
     status_code=200,
@@ -39,21 +42,22 @@ def _error(description: str) -> ResponseSpec:
         402: _error("insufficient_credits"),
         413: _error("file_too_large"),
         415: _error("unsupported_format"),
+        429: _error("rate_limited (see Retry-After)"),
     },
 )
 async def remove_background(request: Request[Any, Any, Any], user: NamedDependency[User]) -> Response[Any]:
     services: Services = request.app.state.services
-    cutout = await read_cutout_request(request)
+    await enforce_rate_limit(request, user)
+    cutout = await read_cutout_request(request, NATIVE_DEFAULTS)
     result = await services.remove_background(user, cutout.source, cutout.options)
     image = result.image
-    headers = {
-        "X-Credits-Charged": str(result.credits_charged),
-        "X-Width": str(image.width),
-        "X-Height": str(image.height),
-    }
-    if "application/json" in request.headers.get("accept", ""):
+    headers = cutout_headers(result)
+    if wants_json(request):
         data = RemoveBgResultData(
             base64.b64encode(image.data).decode(), result.credits_charged, image.width, image.height
         )
+        if (box := image.foreground) is not None:
+            data.foreground_top, data.foreground_left = box.top, box.left
+            data.foreground_width, data.foreground_height = box.width, box.height
         return Response(RemoveBgResult(data), headers=headers)
     return Response(image.data, media_type=image.media_type, headers=headers)

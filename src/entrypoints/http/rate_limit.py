@@ -1,0 +1,62 @@
+"""Rate limits for any route, counted per caller in the database every server process shares.
+
+To limit a route, call ``await enforce_rate_limit(request, user)`` first thing in its handler: after
+authentication, before the body is read. ``user`` is the signed-in caller (counted per API key, or per
+account for a session cookie), or None for an anonymous one (counted per client IP, with the lower
+anonymous limit). Every answer to that request, errors included, then carries ``X-RateLimit-Limit``,
+``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (epoch seconds); a refused one is 429
+``rate_limited`` with ``Retry-After``. The headers are written by ``add_rate_limit_headers``, a
+``before_send`` hook of the app, so no exception handler has to copy them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import Message, Scope
+
+from domain.api_keys import hash_secret
+from domain.errors import RateLimited
+from domain.rate_limits import RateLimit, RateLimitState
+from domain.users import User
+from entrypoints.bootstrap import Adapters
+from entrypoints.http.auth import api_key_of
+from entrypoints.settings import Settings
+
+WINDOW_SECONDS = 60
+_STATE_KEY = "cutout_rate_limit"
+
+
+def caller_key(request: Request[Any, Any, Any], user: User | None) -> str:
+    """The bucket a request counts in: its API key, its account, or (anonymous) its client address."""
+    if user is None:
+        return f"ip:{request.client.host if request.client else 'unknown'}"
+    if key := api_key_of(request.headers):
+        return f"key:{hash_secret(key)[:40]}"
+    return f"user:{user.id}"
+
+
+async def enforce_rate_limit(request: Request[Any, Any, Any], user: User | None) -> RateLimitState:
+    """Count this request; raise ``RateLimited`` when its caller's window is used up."""
+    settings: Settings = request.app.state.settings
+    adapters: Adapters = request.app.state.adapters
+    per_minute = settings.rate_limit_per_minute if user is not None else settings.anonymous_rate_limit_per_minute
+    state = await adapters.rate_limiter.hit(caller_key(request, user), RateLimit(per_minute, WINDOW_SECONDS))
+    request.scope.setdefault("state", {})[_STATE_KEY] = state  # type: ignore[typeddict-item]
+    if not state.allowed:
+        raise RateLimited(state.retry_after(adapters.clock.now()))
+    return state
+
+
+async def add_rate_limit_headers(message: Message, scope: Scope) -> None:
+    if message["type"] != "http.response.start":
+        return
+    state: RateLimitState | None = scope.get("state", {}).get(_STATE_KEY)  # type: ignore[union-attr]
+    if state is None:
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    headers["X-RateLimit-Limit"] = str(state.limit)
+    headers["X-RateLimit-Remaining"] = str(state.remaining)
+    headers["X-RateLimit-Reset"] = str(int(state.reset_at.timestamp()))
