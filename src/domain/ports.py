@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
 from domain.api_keys import ApiKey
+from domain.contact import ContactMessage
 from domain.credits import LedgerEntry
 from domain.cutouts import CutoutOptions, ImageInfo, RenderedImage
 from domain.jobs import Job
@@ -83,6 +84,13 @@ class JobRepository(Protocol):
         """Running jobs whose lease ended before ``now``, locked for this transaction."""
 
 
+class ContactRepository(Protocol):
+    async def add(self, message: ContactMessage) -> None: ...
+
+    async def recent(self, limit: int) -> Sequence[ContactMessage]:
+        """The newest ``limit`` messages, newest first."""
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Leaving the block without ``commit()`` rolls back."""
 
@@ -91,6 +99,7 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     ledger: CreditLedger
     jobs: JobRepository
+    contacts: ContactRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

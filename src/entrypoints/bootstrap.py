@@ -20,7 +20,9 @@ from domain.ports import (
 from domain.throttle import LoginThrottle
 from domain.use_cases.accounts import Authenticate, LogIn, LogOut, SignUp, StartSession
 from domain.use_cases.api_keys import CreateApiKey, ListApiKeys, RevokeApiKey
+from domain.use_cases.contact import ListContactMessages, SendContactMessage
 from domain.use_cases.credits import GetBalance, GetStatement, GrantCredits
+from domain.use_cases.previews import AnonymousPreview
 from domain.use_cases.remove_background import ReclaimExpiredLeases, RemoveBackground
 from entrypoints.settings import Settings
 
@@ -101,10 +103,14 @@ class Services:
     grant_credits: GrantCredits
     remove_background: RemoveBackground
     reclaim_expired_leases: ReclaimExpiredLeases
+    anonymous_preview: AnonymousPreview
+    send_contact_message: SendContactMessage
+    list_contact_messages: ListContactMessages
 
 
 async def wire(settings: Settings, adapters: Adapters) -> Services:
     uow, clock, hasher = adapters.uow, adapters.clock, adapters.hasher
+    remove_background = RemoveBackground(uow, adapters.imaging, adapters.remover, adapters.fetcher, clock)
     return Services(
         sign_up=SignUp(uow, hasher, clock, settings.signup_credits),
         log_in=LogIn(uow, hasher, clock, LoginThrottle(), dummy_hash=await hasher.hash(os.urandom(16).hex())),
@@ -117,6 +123,9 @@ async def wire(settings: Settings, adapters: Adapters) -> Services:
         get_balance=GetBalance(uow),
         get_statement=GetStatement(uow),
         grant_credits=GrantCredits(uow, clock),
-        remove_background=RemoveBackground(uow, adapters.imaging, adapters.remover, adapters.fetcher, clock),
+        remove_background=remove_background,
         reclaim_expired_leases=ReclaimExpiredLeases(uow, clock),
+        anonymous_preview=AnonymousPreview(remove_background, adapters.rate_limiter, clock),
+        send_contact_message=SendContactMessage(uow, adapters.rate_limiter, clock),
+        list_contact_messages=ListContactMessages(uow),
     )

@@ -19,6 +19,8 @@ class Settings:
     secret_key: str
     signup_credits: int
     public_url: str
+    site_dir: Path
+    """Where ``make site`` writes the Pelican build that the app serves at ``/``."""
 
     @property
     def secure_cookies(self) -> bool:
@@ -39,6 +41,7 @@ class Settings:
             secret_key=env.get("CUTOUT_SECRET_KEY") or _stored_secret(data_dir),
             signup_credits=_int(env, "CUTOUT_SIGNUP_CREDITS", 3),
             public_url=env.get("CUTOUT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            site_dir=Path(env.get("CUTOUT_SITE_DIR", "./build/site")).resolve(),
         )
 
 

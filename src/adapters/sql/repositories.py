@@ -12,8 +12,17 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.sql.models import ApiKeyRow, CreditAccountRow, JobRow, LedgerEntryRow, SessionRow, UserRow
+from adapters.sql.models import (
+    ApiKeyRow,
+    ContactMessageRow,
+    CreditAccountRow,
+    JobRow,
+    LedgerEntryRow,
+    SessionRow,
+    UserRow,
+)
 from domain.api_keys import ApiKey
+from domain.contact import ContactMessage
 from domain.credits import LedgerEntry, LedgerKind
 from domain.errors import AlreadyPosted, EmailTaken, InsufficientCredits
 from domain.jobs import Job, JobStatus
@@ -257,3 +266,28 @@ def _job_columns(job: Job) -> dict[str, object]:
         "finished_at": job.finished_at,
         "lease_expires_at": job.lease_expires_at,
     }
+
+
+class SqlContactRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, message: ContactMessage) -> None:
+        self._session.add(
+            ContactMessageRow(
+                id=message.id,
+                name=message.name,
+                email=message.email,
+                message=message.message,
+                created_at=message.created_at,
+            )
+        )
+        await self._session.flush()
+
+    async def recent(self, limit: int) -> Sequence[ContactMessage]:
+        rows = await self._session.scalars(
+            select(ContactMessageRow)
+            .order_by(ContactMessageRow.created_at.desc(), ContactMessageRow.id.desc())
+            .limit(limit)
+        )
+        return [ContactMessage(r.name, r.email, r.message, r.created_at, r.id) for r in rows]

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from domain import credits
 from domain.cutouts import MAX_UPLOAD_BYTES, CutoutOptions, CutoutResult, ImageSource, RenderedImage
-from domain.errors import DomainError, InferenceFailed
+from domain.errors import DomainError, InferenceFailed, Unauthorized
 from domain.jobs import Job, JobStatus
 from domain.ports import BackgroundRemover, Clock, Imaging, UnitOfWork, UnitOfWorkFactory, UrlFetcher
 from domain.pricing import SizeChoice, output_size, price
@@ -32,6 +32,7 @@ class RemoveBackground:
     - Any failure after the reservation refunds it (once), and the job is marked failed. A
       process that dies mid-way leaves a job whose lease runs out; ``ReclaimExpiredLeases``
       then refunds it. So no credit is ever kept for a result that was not delivered.
+    - Without a user (a signed-out visitor) only a free preview is made.
     """
 
     uow: UnitOfWorkFactory
@@ -41,7 +42,9 @@ class RemoveBackground:
     clock: Clock
     deadline: timedelta = timedelta(seconds=60)
 
-    async def __call__(self, user: User, source: ImageSource, options: CutoutOptions) -> CutoutResult:
+    async def __call__(self, user: User | None, source: ImageSource, options: CutoutOptions) -> CutoutResult:
+        if user is None and options.size is not SizeChoice.PREVIEW:
+            raise Unauthorized()
         data = source.data if source.data is not None else await self.fetcher.fetch(source.url or "", MAX_UPLOAD_BYTES)
         info = self.imaging.probe(data)
         self.imaging.check_options(options)

@@ -18,9 +18,10 @@ from litestar.openapi.spec import Components, SecurityScheme
 from domain.cutouts import MAX_UPLOAD_BYTES
 from entrypoints.bootstrap import Adapters, wire
 from entrypoints.http.auth import SESSION_COOKIE, CookieCSRFMiddleware, current_user
-from entrypoints.http.controllers import accounts, api_keys, credits, health, removebg
+from entrypoints.http.controllers import accounts, api_keys, contact, credits, health, plans, removebg
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.request_id import add_request_id
+from entrypoints.http.site import site_router
 from entrypoints.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,10 @@ def create_app(settings: Settings, adapters: Adapters, reaper_interval: float = 
             api_keys.revoke_api_key,
             credits.credits,
             removebg.remove_background,
+            accounts.session,
+            plans.plans,
+            contact.contact,
+            site_router(settings.site_dir),
         ],
         dependencies={"user": Provide(current_user)},
         middleware=[DefineMiddleware(CookieCSRFMiddleware, config=csrf)],
