@@ -47,7 +47,7 @@ def catalogue(signup_credits: int) -> list[Plan]:
             0,
             "EUR",
             None,
-            f"{signup_credits} full-size cut-outs when you sign up, and unlimited previews up to {preview_mp:g} MP.",
+            f"{signup_credits} full-size cut-outs when you sign up, and free previews up to {preview_mp:g} MP.",
             purchasable=False,
         ),
         Plan("pack-50", "Pack of 50", PlanKind.PACK, 50, 900, "EUR", None, "50 credits that never expire.", False),
