@@ -3,19 +3,31 @@ VENV   ?= .venv
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --disable-pip-version-check -q
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test install install-test migrate clean
+.PHONY: run test install install-test migrate clean site chromium
 
-run: install
+run: install site
 	$(VENV)/bin/cutout serve
 
-test: install-test
+test: install-test chromium site
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest
 
 migrate: install
 	$(VENV)/bin/cutout migrate
+
+# The pages at /: Pelican writes them to CUTOUT_SITE_DIR (default build/site), with canonical
+# URLs on CUTOUT_PUBLIC_URL; both are read from the environment, as the server reads them.
+site: $(VENV)/.installed-site
+	$(VENV)/bin/pelican --fatal warnings -s pelican.conf.py
+
+# The browser tests drive Debian's Chromium (never a browser downloaded by Playwright).
+chromium:
+	@command -v chromium >/dev/null || { \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
@@ -25,6 +37,10 @@ $(PY):
 
 $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-site: $(VENV)/.installed
+	$(PIP) -e ".[site]"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed

@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from domain.api_keys import ApiKey
+from domain.contact import ContactMessage
 from domain.credits import LedgerEntry
 from domain.cutouts import CutoutOptions, ImageInfo, OutputFormat, RenderedImage
 from domain.errors import (
@@ -39,6 +40,7 @@ class FakeDatabase:
     ledger: list[LedgerEntry] = field(default_factory=list)
     jobs: dict[uuid.UUID, Job] = field(default_factory=dict)
     webhooks: dict[uuid.UUID, WebhookDelivery] = field(default_factory=dict)
+    contacts: list[ContactMessage] = field(default_factory=list)
 
 
 class _FakeUsers:
@@ -207,6 +209,17 @@ class _FakeWebhooks:
         self.db.webhooks[delivery.id] = copy.deepcopy(delivery)
 
 
+class _FakeContacts:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def add(self, message: ContactMessage) -> None:
+        self.db.contacts.append(copy.copy(message))
+
+    async def recent(self, limit: int) -> Sequence[ContactMessage]:
+        return sorted(self.db.contacts, key=lambda m: m.created_at, reverse=True)[:limit]
+
+
 class FakeUnitOfWork:
     """Works on a copy of the database and swaps it in on commit, so rollback discards."""
 
@@ -221,6 +234,7 @@ class FakeUnitOfWork:
         self.ledger = _FakeLedger(self._db)
         self.jobs = _FakeJobs(self._db)
         self.webhooks = _FakeWebhooks(self._db)
+        self.contacts = _FakeContacts(self._db)
         return self
 
     async def __aexit__(

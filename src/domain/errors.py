@@ -47,6 +47,13 @@ class WeakPassword(InvalidRequest):
     default_message = "The password must be 8 to 1024 characters long."
 
 
+class InvalidField(InvalidRequest):
+    """A form field (named in ``details.field``) has a value that is not accepted."""
+
+    code = "invalid_field"
+    default_message = "A field has a value that is not accepted."
+
+
 class InvalidImage(DomainError):
     code = "invalid_image"
     default_message = "The file is not a readable JPEG, PNG or WebP image."

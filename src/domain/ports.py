@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
 from domain.api_keys import ApiKey
+from domain.contact import ContactMessage
 from domain.credits import LedgerEntry
 from domain.cutouts import CutoutOptions, ImageInfo, RenderedImage
 from domain.jobs import Job
@@ -114,6 +115,13 @@ class WebhookRepository(Protocol):
     async def save(self, delivery: WebhookDelivery) -> None: ...
 
 
+class ContactRepository(Protocol):
+    async def add(self, message: ContactMessage) -> None: ...
+
+    async def recent(self, limit: int) -> Sequence[ContactMessage]:
+        """The newest ``limit`` messages, newest first."""
+
+
 class UnitOfWork(Protocol):
     """One database transaction. Leaving the block without ``commit()`` rolls back."""
 
@@ -123,6 +131,7 @@ class UnitOfWork(Protocol):
     ledger: CreditLedger
     jobs: JobRepository
     webhooks: WebhookRepository
+    contacts: ContactRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 

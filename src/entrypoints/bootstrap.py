@@ -25,6 +25,7 @@ from domain.throttle import LoginThrottle
 from domain.use_cases.accounts import Authenticate, LogIn, LogOut, SignUp, StartSession
 from domain.use_cases.api_keys import CreateApiKey, ListApiKeys, RevokeApiKey
 from domain.use_cases.callbacks import DeliverCallbacks
+from domain.use_cases.contact import ListContactMessages, SendContactMessage
 from domain.use_cases.credits import GetBalance, GetStatement, GrantCredits
 from domain.use_cases.jobs import (
     CancelJob,
@@ -35,6 +36,7 @@ from domain.use_cases.jobs import (
     RotateWebhookSecret,
     SubmitJob,
 )
+from domain.use_cases.previews import AnonymousPreview
 from domain.use_cases.queue import ExpireOldJobs, Lease, ReclaimExpiredLeases, RunJobs
 from domain.use_cases.remove_background import RemoveBackground
 from entrypoints.settings import Settings
@@ -140,12 +142,16 @@ class Services:
     reclaim_expired_leases: ReclaimExpiredLeases
     expire_old_jobs: ExpireOldJobs
     deliver_callbacks: DeliverCallbacks
+    anonymous_preview: AnonymousPreview
+    send_contact_message: SendContactMessage
+    list_contact_messages: ListContactMessages
 
 
 async def wire(settings: Settings, adapters: Adapters) -> Services:
     uow, clock, hasher, blobs = adapters.uow, adapters.clock, adapters.hasher, adapters.blob_store
     pipeline = CutoutPipeline(adapters.imaging, adapters.remover, adapters.fetcher)
     get_job = GetJob(uow)
+    remove_background = RemoveBackground(uow, pipeline, clock)
     return Services(
         sign_up=SignUp(uow, hasher, clock, settings.signup_credits),
         log_in=LogIn(uow, hasher, clock, LoginThrottle(), dummy_hash=await hasher.hash(os.urandom(16).hex())),
@@ -158,7 +164,7 @@ async def wire(settings: Settings, adapters: Adapters) -> Services:
         get_balance=GetBalance(uow),
         get_statement=GetStatement(uow),
         grant_credits=GrantCredits(uow, clock),
-        remove_background=RemoveBackground(uow, pipeline, clock),
+        remove_background=remove_background,
         submit_job=SubmitJob(uow, pipeline, blobs, clock),
         get_job=get_job,
         list_jobs=ListJobs(uow),
@@ -170,4 +176,7 @@ async def wire(settings: Settings, adapters: Adapters) -> Services:
         reclaim_expired_leases=ReclaimExpiredLeases(uow, clock),
         expire_old_jobs=ExpireOldJobs(uow, blobs, clock, timedelta(hours=settings.retention_hours)),
         deliver_callbacks=DeliverCallbacks(uow, adapters.webhook_sender, blobs, clock),
+        anonymous_preview=AnonymousPreview(remove_background, adapters.rate_limiter, clock),
+        send_contact_message=SendContactMessage(uow, adapters.rate_limiter, clock),
+        list_contact_messages=ListContactMessages(uow),
     )

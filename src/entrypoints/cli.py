@@ -18,6 +18,7 @@ from adapters.sql.migrate import upgrade
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain.errors import DomainError
 from domain.use_cases.accounts import SignUp
+from domain.use_cases.contact import ListContactMessages
 from domain.use_cases.credits import GrantCredits
 from entrypoints.settings import Settings
 
@@ -120,6 +121,17 @@ def grant(email: str, amount: int) -> None:
     """Grant AMOUNT credits to the account of EMAIL."""
     balance = _run(lambda uow, clock, settings: GrantCredits(uow, clock)(email, amount))
     click.echo(f"granted {amount}; {email} now has {balance} credits")
+
+
+@main.command()
+@click.option("--limit", default=20, show_default=True, help="How many, newest first.")
+def messages(limit: int) -> None:
+    """Show the newest messages sent through the contact form."""
+    found = _run(lambda uow, clock, settings: ListContactMessages(uow)(limit))
+    for message in found:
+        click.echo(f"--- {message.created_at:%Y-%m-%d %H:%M} UTC  {message.name} <{message.email}>")
+        click.echo(message.message)
+    click.echo(f"({len(found)} shown)")
 
 
 def _migrate(settings: Settings) -> None:

@@ -29,6 +29,8 @@ class Settings:
     s3_region: str | None
     rate_limit_per_minute: int
     anonymous_rate_limit_per_minute: int
+    site_dir: Path
+    """Where ``make site`` writes the Pelican build that the app serves at ``/``."""
 
     @property
     def secure_cookies(self) -> bool:
@@ -59,6 +61,7 @@ class Settings:
             s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             rate_limit_per_minute=_at_least_one(env, "CUTOUT_RATE_LIMIT_PER_MINUTE", 500),
             anonymous_rate_limit_per_minute=_at_least_one(env, "CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE", 10),
+            site_dir=Path(env.get("CUTOUT_SITE_DIR", "./build/site")).resolve(),
         )
 
 

@@ -28,7 +28,14 @@ PASSWORD = "correct horse battery"
 
 
 def make_settings(tmp_path: Path, **env: str) -> Settings:
-    return Settings.from_env({"CUTOUT_DATA_DIR": str(tmp_path), "CUTOUT_SECRET_KEY": "test-secret", **env})
+    return Settings.from_env(
+        {
+            "CUTOUT_DATA_DIR": str(tmp_path),
+            "CUTOUT_SECRET_KEY": "test-secret",
+            "CUTOUT_SITE_DIR": str(tmp_path / "site"),
+            **env,
+        }
+    )
 
 
 def fake_adapters(**overrides: Any) -> Adapters:

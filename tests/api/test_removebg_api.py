@@ -174,9 +174,33 @@ async def test_a_body_over_25_mb_is_413(client: AsyncTestClient[Any]) -> None:
     assert await balance(client, key) == 3
 
 
-async def test_signed_out_is_401(client: AsyncTestClient[Any]) -> None:
-    response = await client.post("/api/v1/removebg", files={"image_file": ("p.jpg", BIG)})
-    assert response.status_code == 401
+async def test_signed_out_is_401_except_for_a_preview(client: AsyncTestClient[Any]) -> None:
+    for size in ("auto", "full"):
+        response = await client.post("/api/v1/removebg", files={"image_file": ("p.jpg", BIG)}, data={"size": size})
+        assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
+    preview = await client.post("/api/v1/removebg", files={"image_file": ("p.jpg", BIG)}, data={"size": "preview"})
+    assert preview.status_code == 200 and preview.headers["x-credits-charged"] == "0"
+    assert int(preview.headers["x-width"]) * int(preview.headers["x-height"]) <= 250_000
+    bad_key = await client.post(
+        "/api/v1/removebg",
+        files={"image_file": ("p.jpg", BIG)},
+        data={"size": "preview"},
+        headers={"X-Api-Key": "co_not-a-key"},
+    )
+    assert bad_key.status_code == 401  # wrong credentials are not a signed-out visitor
+
+
+async def test_signed_out_previews_are_limited_per_address(client: AsyncTestClient[Any], adapters: Adapters) -> None:
+    upload = {"files": {"image_file": ("p.jpg", BIG)}, "data": {"size": "preview"}}
+    answers = [await client.post("/api/v1/removebg", **upload) for _ in range(11)]
+    assert [a.status_code for a in answers] == [200] * 10 + [429]
+    refused = answers[-1]
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert 0 < int(refused.headers["retry-after"]) <= 3600
+    assert adapters.remover.calls == 10  # type: ignore[attr-defined]  # the refused one did no work
+    key = await api_key(client)
+    signed_in = await client.post("/api/v1/removebg", headers={"X-Api-Key": key}, **upload)
+    assert signed_in.status_code == 200  # accounts are not counted against the address
 
 
 async def test_health_and_schema(client: AsyncTestClient[Any], adapters: Adapters) -> None:
@@ -200,7 +224,9 @@ async def test_health_and_schema(client: AsyncTestClient[Any], adapters: Adapter
 
 async def test_the_schema_marks_only_signed_in_routes_as_secured(client: AsyncTestClient[Any]) -> None:
     paths = (await client.get("/schema/openapi.json")).json()["paths"]
-    assert paths["/api/v1/removebg"]["post"]["security"] == [{"apiKey": []}, {"bearer": []}, {"session": []}]
+    assert paths["/api/v1/me"]["get"]["security"] == [{"apiKey": []}, {"bearer": []}, {"session": []}]
+    # signed out, a preview needs no credentials: `{}` marks the security as optional
+    assert paths["/api/v1/removebg"]["post"]["security"] == [{"apiKey": []}, {"bearer": []}, {"session": []}, {}]
     assert "security" not in paths["/api/v1/auth/signup"]["post"]
     assert "security" not in paths["/health/live"]["get"]
 

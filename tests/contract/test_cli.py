@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from adapters.sql.engine import create_engine
+from adapters.sql.models import ContactMessageRow
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from domain.contact import ContactMessage
 from entrypoints.cli import main
 
 
@@ -32,3 +38,25 @@ def test_migrate_create_user_and_grant(database_url: str, tmp_path: Path) -> Non
 def test_generated_password_is_printed(database_url: str, tmp_path: Path) -> None:
     code, out = run(database_url, tmp_path, "user", "create", "gen@example.com", "--password", "-")
     assert code == 0 and out.startswith("password: ") and len(out.splitlines()[0]) > 20
+
+
+async def test_messages_shows_the_newest_contact_messages(database_url: str, tmp_path: Path) -> None:
+    assert (await asyncio.to_thread(run, database_url, tmp_path, "migrate"))[0] == 0  # the CLI runs its own loop
+    engine = create_engine(database_url)
+    try:
+        uow = SqlUnitOfWorkFactory(engine)
+        for n, minute in enumerate((1, 2)):
+            async with uow() as tx:
+                await tx.contacts.add(
+                    ContactMessage(
+                        f"Sender {n}", f"s{n}@example.com", f"Message {n}", datetime(2026, 5, 1, 9, minute, tzinfo=UTC)
+                    )
+                )
+                await tx.commit()
+        code, out = await asyncio.to_thread(run, database_url, tmp_path, "messages", "--limit", "1")
+        assert code == 0, out
+        assert out == "--- 2026-05-01 09:02 UTC  Sender 1 <s1@example.com>\nMessage 1\n(1 shown)\n"
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(ContactMessageRow.__table__.delete())
+        await engine.dispose()

@@ -13,6 +13,7 @@ from adapters.sql.models import Base
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain import credits
 from domain.api_keys import issue_api_key
+from domain.contact import ContactMessage
 from domain.cutouts import CropMargin, CutoutOptions
 from domain.errors import AlreadyPosted, EmailTaken, InsufficientCredits
 from domain.jobs import Job, JobStatus
@@ -157,3 +158,19 @@ async def test_jobs_and_expired_leases(sql_uow: SqlUnitOfWorkFactory) -> None:
         assert (await uow.jobs.lock(done.id)) == done
         assert await uow.jobs.lease_expired(NOW + timedelta(minutes=1), 10) == []
         assert [j.id for j in await uow.jobs.lease_expired(NOW + timedelta(minutes=3), 10)] == [running.id]
+
+
+async def test_contact_messages(sql_uow: SqlUnitOfWorkFactory) -> None:
+    first = ContactMessage("Ada", "ada@example.com", "Hello there, Cutout! ü €", NOW)
+    second = ContactMessage("Bob", "bob@example.com", "x" * 5000, NOW + timedelta(seconds=1))
+    async with sql_uow() as uow:
+        await uow.contacts.add(first)
+        await uow.contacts.add(second)
+        await uow.commit()
+    async with sql_uow() as uow:
+        assert await uow.contacts.recent(10) == [second, first]  # unicode and 5000 characters survive
+        assert await uow.contacts.recent(1) == [second]
+    async with sql_uow() as uow:
+        await uow.contacts.add(ContactMessage("Eve", "eve@example.com", "never committed", NOW))
+    async with sql_uow() as uow:
+        assert len(await uow.contacts.recent(10)) == 2

@@ -149,3 +149,13 @@ class RateLimitRow(Base):
     window_start: Mapped[int] = mapped_column(Integer, primary_key=True)  # epoch seconds
     hits: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[int] = mapped_column(Integer, index=True)  # epoch seconds
+
+
+class ContactMessageRow(Base):
+    __tablename__ = "contact_messages"
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str] = mapped_column(String(254))
+    message: Mapped[str] = mapped_column(String(5000))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.sql.models import (
     ApiKeyRow,
+    ContactMessageRow,
     CreditAccountRow,
     JobRow,
     LedgerEntryRow,
@@ -23,6 +24,7 @@ from adapters.sql.models import (
     WebhookDeliveryRow,
 )
 from domain.api_keys import ApiKey
+from domain.contact import ContactMessage
 from domain.credits import LedgerEntry, LedgerKind
 from domain.cutouts import CutoutOptions
 from domain.errors import AlreadyPosted, EmailTaken, IdempotencyKeyTaken, InsufficientCredits
@@ -404,3 +406,28 @@ def _delivery_columns(delivery: WebhookDelivery) -> dict[str, object]:
         "created_at": delivery.created_at,
         "delivered_at": delivery.delivered_at,
     }
+
+
+class SqlContactRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, message: ContactMessage) -> None:
+        self._session.add(
+            ContactMessageRow(
+                id=message.id,
+                name=message.name,
+                email=message.email,
+                message=message.message,
+                created_at=message.created_at,
+            )
+        )
+        await self._session.flush()
+
+    async def recent(self, limit: int) -> Sequence[ContactMessage]:
+        rows = await self._session.scalars(
+            select(ContactMessageRow)
+            .order_by(ContactMessageRow.created_at.desc(), ContactMessageRow.id.desc())
+            .limit(limit)
+        )
+        return [ContactMessage(r.name, r.email, r.message, r.created_at, r.id) for r in rows]

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.sql.repositories import (
     SqlApiKeyRepository,
+    SqlContactRepository,
     SqlCreditLedger,
     SqlJobRepository,
     SqlSessionRepository,
@@ -28,6 +29,7 @@ class SqlUnitOfWork:
         self.ledger = SqlCreditLedger(self._session)
         self.jobs = SqlJobRepository(self._session)
         self.webhooks = SqlWebhookRepository(self._session)
+        self.contacts = SqlContactRepository(self._session)
         return self
 
     async def __aexit__(

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from domain import credits
 from domain.cutouts import CutoutOptions, CutoutResult, ImageSource, reported_type
-from domain.errors import DomainError, InferenceFailed
+from domain.errors import DomainError, InferenceFailed, Unauthorized
 from domain.jobs import Job, JobStatus
 from domain.pipeline import CutoutPipeline
 from domain.ports import Clock, UnitOfWorkFactory
@@ -37,6 +37,7 @@ class RemoveBackground:
       So no credit is ever kept for a result that was not delivered.
     - An image in which no subject is found fails with ``UnknownForeground`` (and is refunded).
     - Nothing of the image is stored: it lives only as long as the request.
+    - Without a user (a signed-out visitor) only a free preview is made.
     """
 
     uow: UnitOfWorkFactory
@@ -44,7 +45,9 @@ class RemoveBackground:
     clock: Clock
     deadline: timedelta = timedelta(seconds=60)
 
-    async def __call__(self, user: User, source: ImageSource, options: CutoutOptions) -> CutoutResult:
+    async def __call__(self, user: User | None, source: ImageSource, options: CutoutOptions) -> CutoutResult:
+        if user is None and options.size is not SizeChoice.PREVIEW:
+            raise Unauthorized()
         data = await self.pipeline.load(source)
         info, options = await self.pipeline.inspect(data, options)
         balance = await self._balance(user) if options.size is SizeChoice.AUTO else 0  # only auto reads it

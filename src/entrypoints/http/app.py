@@ -18,10 +18,22 @@ from litestar.openapi.spec import Components, SecurityScheme
 from domain.cutouts import MAX_UPLOAD_BYTES
 from entrypoints.bootstrap import Adapters, wire
 from entrypoints.http.auth import SESSION_COOKIE, CookieCSRFMiddleware, current_user
-from entrypoints.http.controllers import accounts, api_keys, blobs, credits, health, jobs, remove_bg_v1, removebg
+from entrypoints.http.controllers import (
+    accounts,
+    api_keys,
+    blobs,
+    contact,
+    credits,
+    health,
+    jobs,
+    plans,
+    remove_bg_v1,
+    removebg,
+)
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limit import add_rate_limit_headers
 from entrypoints.http.request_id import add_request_id
+from entrypoints.http.site import site_router
 from entrypoints.settings import Settings
 from entrypoints.worker import Schedule, Worker, new_worker_id, run_until_stopped
 
@@ -72,6 +84,10 @@ def create_app(settings: Settings, adapters: Adapters, schedule: Schedule | None
             jobs.webhook_secret,
             jobs.rotate_webhook_secret,
             remove_bg_v1.router,
+            accounts.session,
+            plans.plans,
+            contact.contact,
+            site_router(settings.site_dir),
         ],
         dependencies={"user": Provide(current_user)},
         middleware=[DefineMiddleware(CookieCSRFMiddleware, config=csrf)],

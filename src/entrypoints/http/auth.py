@@ -39,6 +39,19 @@ async def current_user(request: Request[Any, Any, Any]) -> User:
     raise Unauthorized()
 
 
+async def optional_user(request: Request[Any, Any, Any]) -> User | None:
+    """Like ``current_user``, but a request without any credentials is a signed-out visitor
+    (``None``); credentials that do not check out are still 401."""
+    if api_key_of(request.headers) or request.cookies.get(SESSION_COOKIE):
+        return await current_user(request)
+    return None
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    """The address the connection comes from: what per-visitor rate limits count by."""
+    return request.client.host if request.client else "unknown"
+
+
 def set_session_cookie(response: Response[Any], token: str, secure: bool) -> None:
     response.set_cookie(
         SESSION_COOKIE,

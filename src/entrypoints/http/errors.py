@@ -24,6 +24,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.InvalidRequest: 400,
     errors.InvalidEmail: 422,
     errors.WeakPassword: 422,
+    errors.InvalidField: 422,
     errors.InvalidImage: 400,
     errors.UnsupportedFormat: 415,
     errors.ImageTooLarge: 400,

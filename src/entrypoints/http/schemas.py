@@ -10,6 +10,7 @@ import msgspec
 
 from domain.api_keys import ApiKey
 from domain.credits import LedgerEntry
+from domain.plans import Plan
 from domain.users import User
 
 
@@ -130,3 +131,50 @@ class ErrorDetail(msgspec.Struct):
 class ErrorBody(msgspec.Struct):
     error: ErrorDetail
     requestId: str  # noqa: N815 - the fixed contract's spelling
+
+
+class SessionState(msgspec.Struct):
+    signed_in: bool
+    account: Account | None
+
+
+class PlanView(msgspec.Struct):
+    id: str
+    name: str
+    kind: str
+    credits: int
+    price_cents: int
+    currency: str
+    interval: str | None
+    summary: str
+    purchasable: bool
+
+    @classmethod
+    def of(cls, plan: Plan) -> PlanView:
+        return cls(
+            plan.id,
+            plan.name,
+            plan.kind.value,
+            plan.credits,
+            plan.price_cents,
+            plan.currency,
+            plan.interval,
+            plan.summary,
+            plan.purchasable,
+        )
+
+
+class PlanList(msgspec.Struct):
+    data: list[PlanView]
+
+
+class ContactForm(msgspec.Struct):
+    name: str
+    email: str
+    message: str
+    website: str = ""
+    """The honeypot: hidden from people, so only bots fill it in."""
+
+
+class ContactReceived(msgspec.Struct):
+    status: Literal["received"] = "received"

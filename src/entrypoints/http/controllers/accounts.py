@@ -8,6 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from domain.errors import Unauthorized
 from domain.users import User
 from entrypoints.bootstrap import Services
 from entrypoints.http.auth import (
@@ -15,9 +16,10 @@ from entrypoints.http.auth import (
     SIGNED_IN,
     clear_session_cookie,
     hand_out_csrf_cookie,
+    optional_user,
     set_session_cookie,
 )
-from entrypoints.http.schemas import Account, Credentials
+from entrypoints.http.schemas import Account, Credentials, SessionState
 
 AUTH = ["auth"]
 
@@ -58,3 +60,15 @@ async def log_out(request: Request[Any, Any, Any]) -> Response[None]:
 async def me(request: Request[Any, Any, Any], user: NamedDependency[User]) -> Account:
     services: Services = request.app.state.services
     return Account.of(user, await services.get_balance(user))
+
+
+@get("/api/v1/auth/session", tags=AUTH, summary="Whether this browser is signed in, and as whom (never 401)")
+async def session(request: Request[Any, Any, Any]) -> SessionState:
+    try:
+        user = await optional_user(request)
+    except Unauthorized:  # an ended session: signed out, as far as the page is concerned
+        user = None
+    if user is None:
+        return SessionState(signed_in=False, account=None)
+    services: Services = request.app.state.services
+    return SessionState(signed_in=True, account=Account.of(user, await services.get_balance(user)))

@@ -6,12 +6,12 @@ import base64
 from typing import Any
 
 from litestar import Request, Response, post
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.openapi.datastructures import ResponseSpec
 
 from domain.users import User
 from entrypoints.bootstrap import Services
-from entrypoints.http.auth import SIGNED_IN
+from entrypoints.http.auth import SIGNED_IN, client_ip, optional_user
 from entrypoints.http.cutout_answers import cutout_headers, wants_json
 from entrypoints.http.rate_limit import enforce_rate_limit
 from entrypoints.http.removebg_form import NATIVE_DEFAULTS, CutoutOperation, read_cutout_request
@@ -24,7 +24,8 @@ def _error(description: str) -> ResponseSpec:
 
 @post(
     "/api/v1/removebg",
-    security=SIGNED_IN,
+    security=[*SIGNED_IN, {}],
+    dependencies={"user": Provide(optional_user)},
     tags=["cut-outs"],
     summary="Remove the background of one image",
     description=(
@@ -32,24 +33,28 @@ def _error(description: str) -> ResponseSpec:
         "(or, with `Accept: application/json`, `{data: {result_b64}}`) and the headers "
         "`X-Credits-Charged`, `X-Width`, `X-Height`, `X-Type`, `X-Foreground-Top/-Left/-Width/-Height`, "
         "`X-RateLimit-*`, `X-Request-Id`. A result of at most 0.25 MP is free; "
-        "a larger one costs 1 credit, refunded if anything fails."
+        "a larger one costs 1 credit, refunded if anything fails. Signed out, `size=preview` works "
+        "without an account, a few times per hour per address (429 `rate_limited` after that)."
     ),
     status_code=200,
     operation_class=CutoutOperation,
     responses={
         400: _error("Bad input: invalid_image, image_too_large, missing_source, url_not_allowed, ..."),
-        401: _error("Not signed in and no valid API key"),
+        401: _error("Not signed in and no valid API key (signed out, only size=preview is allowed)"),
         402: _error("insufficient_credits"),
         413: _error("file_too_large"),
         415: _error("unsupported_format"),
-        429: _error("rate_limited (see Retry-After)"),
+        429: _error("rate_limited (see Retry-After): too many requests, or a signed-out address's free previews"),
     },
 )
-async def remove_background(request: Request[Any, Any, Any], user: NamedDependency[User]) -> Response[Any]:
+async def remove_background(request: Request[Any, Any, Any], user: NamedDependency[User | None]) -> Response[Any]:
     services: Services = request.app.state.services
     await enforce_rate_limit(request, user)
     cutout = await read_cutout_request(request, NATIVE_DEFAULTS)
-    result = await services.remove_background(user, cutout.source, cutout.options)
+    if user is None:
+        result = await services.anonymous_preview(client_ip(request), cutout.source, cutout.options)
+    else:
+        result = await services.remove_background(user, cutout.source, cutout.options)
     image = result.image
     headers = cutout_headers(result)
     if wants_json(request):

@@ -1,0 +1,30 @@
+"""``POST /api/v1/contact``: the contact form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import JSONBody
+
+from entrypoints.bootstrap import Services
+from entrypoints.http.auth import client_ip
+from entrypoints.http.schemas import ContactForm, ContactReceived, ErrorBody
+
+
+@post(
+    "/api/v1/contact",
+    tags=["contact"],
+    summary="Send us a message",
+    description="`name`, `email` and `message` (10 to 5000 characters). At most 5 messages per hour per address.",
+    status_code=202,
+    responses={
+        422: ResponseSpec(ErrorBody, description="invalid_field or invalid_email, with `details.field`"),
+        429: ResponseSpec(ErrorBody, description="rate_limited, with Retry-After"),
+    },
+)
+async def contact(request: Request[Any, Any, Any], data: JSONBody[ContactForm]) -> ContactReceived:
+    services: Services = request.app.state.services
+    await services.send_contact_message(data.name, data.email, data.message, data.website, client_ip(request))
+    return ContactReceived()
