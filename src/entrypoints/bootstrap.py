@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from domain.ports import (
     BackgroundRemover,
@@ -16,6 +17,7 @@ from domain.ports import (
     RateLimiter,
     UnitOfWorkFactory,
     UrlFetcher,
+    WebhookReceiver,
 )
 from domain.throttle import LoginThrottle
 from domain.use_cases.accounts import Authenticate, LogIn, LogOut, SignUp, StartSession
@@ -24,7 +26,15 @@ from domain.use_cases.credits import GetBalance, GetStatement, GrantCredits
 from domain.use_cases.remove_background import ReclaimExpiredLeases, RemoveBackground
 from entrypoints.settings import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from adapters.cpu import CpuPool
+    from adapters.replicate_remover import ReplicateRemover
+    from adapters.replicate_webhooks import ReplicateWebhookReceiver
+
 ReadinessCheck = Callable[[], Awaitable[None]]
+REPLICATE_WEBHOOK_PATH = "/api/v1/webhooks/replicate"
 
 
 @dataclass
@@ -38,6 +48,7 @@ class Adapters:
     remover: BackgroundRemover
     fetcher: UrlFetcher
     rate_limiter: RateLimiter
+    webhooks: WebhookReceiver | None = None  # Replicate's, when inference runs there
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -47,7 +58,7 @@ class Adapters:
 
 
 def build_adapters(settings: Settings) -> Adapters:
-    """The real adapters for ``settings``; loads and warms the model."""
+    """The real adapters for ``settings``; loads and warms the local model, or sets up Replicate's client."""
     from adapters.argon2_hasher import Argon2Hasher
     from adapters.clock import SystemClock
     from adapters.cpu import CpuPool
@@ -58,14 +69,25 @@ def build_adapters(settings: Settings) -> Adapters:
     from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
     from adapters.url_fetcher import SafeUrlFetcher
 
-    if settings.inference != "local":
-        raise SystemExit(f"CUTOUT_INFERENCE={settings.inference!r} is not available yet; use 'local'.")
+    if settings.inference not in ("local", "replicate"):
+        raise SystemExit(f"CUTOUT_INFERENCE={settings.inference!r} is not known; use 'local' or 'replicate'.")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     cpu = CpuPool()
-    remover = OnnxRemover(cpu, settings.model_path)
-    remover.warm()
     uow = SqlUnitOfWorkFactory(create_engine(settings.database_url))
     clock = SystemClock()
+    checks: dict[str, ReadinessCheck] = {"database": uow.ping}
+    closers: list[Callable[[], Awaitable[None]]] = [uow.engine.dispose]
+    remover: BackgroundRemover
+    webhooks = None
+    if settings.inference == "replicate":
+        replicate, webhooks = _replicate(settings, cpu, uow.engine, clock)
+        remover, checks["replicate"] = replicate, replicate.check
+        closers.append(replicate.aclose)
+    else:
+        onnx = OnnxRemover(cpu, settings.model_path)
+        onnx.warm()
+        remover, checks["model"] = onnx, onnx.check
+    checks["storage"] = lambda: _check_writable(settings.data_dir)
     return Adapters(
         uow=uow,
         hasher=Argon2Hasher(),
@@ -74,9 +96,33 @@ def build_adapters(settings: Settings) -> Adapters:
         remover=remover,
         fetcher=SafeUrlFetcher(),
         rate_limiter=SqlRateLimiter(uow.engine, clock),
-        checks={"database": uow.ping, "model": remover.check, "storage": lambda: _check_writable(settings.data_dir)},
-        closers=[uow.engine.dispose],
+        webhooks=webhooks,
+        checks=checks,
+        closers=closers,
     )
+
+
+def _replicate(
+    settings: Settings, cpu: CpuPool, engine: AsyncEngine, clock: Clock
+) -> tuple[ReplicateRemover, ReplicateWebhookReceiver]:
+    """The Replicate remover and the receiver of its webhooks; a missing token or unknown model stops startup."""
+    from adapters.replicate_models import resolve
+    from adapters.replicate_remover import ReplicateRemover, replicate_client
+    from adapters.replicate_webhooks import ReplicateWebhookReceiver
+    from adapters.sql.prediction_inbox import SqlPredictionInbox
+
+    if not settings.replicate_api_token:
+        raise SystemExit("CUTOUT_INFERENCE=replicate needs REPLICATE_API_TOKEN (replicate.com/account/api-tokens).")
+    try:
+        model = resolve(settings.replicate_model)
+    except ValueError as error:
+        raise SystemExit(f"CUTOUT_REPLICATE_MODEL: {error}") from None
+    client = replicate_client(settings.replicate_api_token, settings.replicate_base_url)
+    inbox = SqlPredictionInbox(engine, clock)
+    # Only an explicitly configured public URL is one Replicate could reach; otherwise polling alone.
+    webhook_url = settings.public_url + REPLICATE_WEBHOOK_PATH if settings.public_url_configured else None
+    remover = ReplicateRemover(client, model, cpu, inbox=inbox, webhook_url=webhook_url)
+    return remover, ReplicateWebhookReceiver(client, inbox)
 
 
 async def _check_writable(directory: Path) -> None:

@@ -19,6 +19,10 @@ class Settings:
     secret_key: str
     signup_credits: int
     public_url: str
+    public_url_configured: bool = False  # set explicitly, so outside services (webhooks) may reach it
+    replicate_api_token: str | None = None
+    replicate_base_url: str | None = None
+    replicate_model: str = "bria/remove-background"
 
     @property
     def secure_cookies(self) -> bool:
@@ -39,6 +43,10 @@ class Settings:
             secret_key=env.get("CUTOUT_SECRET_KEY") or _stored_secret(data_dir),
             signup_credits=_int(env, "CUTOUT_SIGNUP_CREDITS", 3),
             public_url=env.get("CUTOUT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            public_url_configured=bool(env.get("CUTOUT_PUBLIC_URL")),
+            replicate_api_token=env.get("REPLICATE_API_TOKEN") or None,
+            replicate_base_url=env.get("REPLICATE_BASE_URL") or None,
+            replicate_model=env.get("CUTOUT_REPLICATE_MODEL") or "bria/remove-background",
         )
 
 

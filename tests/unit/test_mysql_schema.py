@@ -12,7 +12,10 @@ from adapters.sql.models import Base
 def test_every_table_compiles_for_mysql() -> None:
     dialect = mysql.dialect()
     ddl = {table.name: str(CreateTable(table).compile(dialect=dialect)) for table in Base.metadata.sorted_tables}
-    assert set(ddl) == {"users", "api_keys", "sessions", "credit_accounts", "ledger_entries", "jobs", "rate_limit_hits"}
+    assert set(ddl) == {
+        "users", "api_keys", "sessions", "credit_accounts", "ledger_entries", "jobs", "rate_limit_hits",
+        "replicate_predictions",
+    }
     for table in Base.metadata.sorted_tables:
         for index in table.indexes:
             assert str(CreateIndex(index).compile(dialect=dialect))

@@ -115,3 +115,13 @@ class RateLimitRow(Base):
     window_start: Mapped[int] = mapped_column(Integer, primary_key=True)  # epoch seconds
     hits: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[int] = mapped_column(Integer, index=True)  # epoch seconds
+
+
+class ReplicatePredictionRow(Base):
+    """A finished Replicate prediction delivered by webhook, until the process waiting for it reads it."""
+
+    __tablename__ = "replicate_predictions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # Replicate's prediction id
+    prediction: Mapped[dict[str, Any]] = mapped_column(JSON)  # id, status, output, error
+    received_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
