@@ -17,6 +17,7 @@ from domain.errors import (
     AlreadyPosted,
     BlobMissing,
     EmailTaken,
+    IdempotencyKeyTaken,
     InsufficientCredits,
     InvalidImage,
     InvalidOption,
@@ -26,6 +27,7 @@ from domain.jobs import Job, JobStatus
 from domain.rate_limits import RateLimit, RateLimitState
 from domain.sessions import Session
 from domain.users import User
+from domain.webhooks import DeliveryStatus, WebhookDelivery
 
 
 @dataclass
@@ -36,6 +38,7 @@ class FakeDatabase:
     balances: dict[uuid.UUID, int] = field(default_factory=dict)
     ledger: list[LedgerEntry] = field(default_factory=list)
     jobs: dict[uuid.UUID, Job] = field(default_factory=dict)
+    webhooks: dict[uuid.UUID, WebhookDelivery] = field(default_factory=dict)
 
 
 class _FakeUsers:
@@ -55,6 +58,9 @@ class _FakeUsers:
 
     async def update_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
         self.db.users[user_id].password_hash = password_hash
+
+    async def set_webhook_secret(self, user_id: uuid.UUID, secret: str) -> None:
+        self.db.users[user_id].webhook_secret = secret
 
 
 class _FakeApiKeys:
@@ -120,6 +126,8 @@ class _FakeJobs:
         self.db = db
 
     async def add(self, job: Job) -> None:
+        if job.idempotency_key and await self.get_by_idempotency_key(job.user_id, job.idempotency_key):
+            raise IdempotencyKeyTaken()
         self.db.jobs[job.id] = copy.deepcopy(job)
 
     async def get(self, job_id: uuid.UUID) -> Job | None:
@@ -138,6 +146,66 @@ class _FakeJobs:
         ]
         return expired[:limit]
 
+    async def claim_next(self, now: datetime) -> Job | None:
+        ready = [
+            j
+            for j in self.db.jobs.values()
+            if j.status is JobStatus.QUEUED and j.available_at is not None and j.available_at <= now
+        ]
+        return copy.deepcopy(min(ready, key=lambda j: j.available_at or now)) if ready else None
+
+    async def heartbeat(self, job_id: uuid.UUID, worker_id: str, lease_until: datetime, progress: int) -> bool:
+        job = self.db.jobs.get(job_id)
+        if job is None or not job.is_held_by(worker_id):
+            return False
+        job.lease_expires_at, job.progress = lease_until, progress
+        return True
+
+    async def get_by_idempotency_key(self, user_id: uuid.UUID, key: str) -> Job | None:
+        found = (j for j in self.db.jobs.values() if j.user_id == user_id and j.idempotency_key == key)
+        return copy.deepcopy(next(found, None))
+
+    async def list_for_user(self, user_id: uuid.UUID, limit: int, offset: int) -> tuple[Sequence[Job], int]:
+        mine = [j for j in self.db.jobs.values() if j.user_id == user_id and not j.sync]
+        mine.sort(key=lambda j: j.created_at, reverse=True)
+        return [copy.deepcopy(j) for j in mine[offset : offset + limit]], len(mine)
+
+    async def retention_due(self, created_before: datetime, limit: int) -> Sequence[Job]:
+        due = [
+            copy.deepcopy(j)
+            for j in self.db.jobs.values()
+            if not j.sync
+            and j.created_at < created_before
+            and (
+                j.status in (JobStatus.QUEUED, JobStatus.SUCCEEDED)
+                or (j.input_key is not None and j.status is not JobStatus.RUNNING)
+            )
+        ]
+        return due[:limit]
+
+
+class _FakeWebhooks:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def add(self, delivery: WebhookDelivery) -> None:
+        if not any(d.job_id == delivery.job_id for d in self.db.webhooks.values()):
+            self.db.webhooks[delivery.id] = copy.deepcopy(delivery)
+
+    async def claim_due(self, now: datetime, limit: int) -> Sequence[WebhookDelivery]:
+        due = [
+            copy.deepcopy(d)
+            for d in self.db.webhooks.values()
+            if d.status is DeliveryStatus.PENDING and d.next_attempt_at <= now
+        ]
+        return due[:limit]
+
+    async def get(self, delivery_id: uuid.UUID) -> WebhookDelivery | None:
+        return copy.deepcopy(self.db.webhooks.get(delivery_id))
+
+    async def save(self, delivery: WebhookDelivery) -> None:
+        self.db.webhooks[delivery.id] = copy.deepcopy(delivery)
+
 
 class FakeUnitOfWork:
     """Works on a copy of the database and swaps it in on commit, so rollback discards."""
@@ -152,6 +220,7 @@ class FakeUnitOfWork:
         self.sessions = _FakeSessions(self._db)
         self.ledger = _FakeLedger(self._db)
         self.jobs = _FakeJobs(self._db)
+        self.webhooks = _FakeWebhooks(self._db)
         return self
 
     async def __aexit__(

@@ -64,7 +64,7 @@ class SafeUrlFetcher:
         read_timeout: float = 10.0,
         total_timeout: float = 20.0,
     ) -> None:
-        self._backend = _CheckedBackend(address_allowed)
+        self._backend = CheckedBackend(address_allowed)
         self._timeouts = {
             "connect": connect_timeout,
             "pool": connect_timeout,
@@ -86,7 +86,7 @@ class SafeUrlFetcher:
 
     async def _follow(self, pool: httpcore.AsyncConnectionPool, url: str, max_bytes: int) -> bytes:
         for _ in range(MAX_REDIRECTS + 1):
-            target, host = _parse(url)
+            target, host = parse_url(url)
             headers = [(b"Host", host), (b"User-Agent", USER_AGENT), (b"Accept", b"image/*")]
             extensions = {"timeout": self._timeouts}
             async with pool.stream("GET", target, headers=headers, extensions=extensions) as response:
@@ -102,7 +102,7 @@ class SafeUrlFetcher:
         raise UrlFetchFailed("Too many redirects.", url=url, max_redirects=MAX_REDIRECTS)
 
 
-class _CheckedBackend(httpcore.AsyncNetworkBackend):
+class CheckedBackend(httpcore.AsyncNetworkBackend):
     """Resolves the host, refuses unless every address is allowed, then connects to an IP literal."""
 
     def __init__(self, address_allowed: AddressPolicy) -> None:
@@ -146,7 +146,7 @@ async def _resolve(host: str, port: int, timeout: float | None) -> list[IPAddres
     return addresses
 
 
-def _parse(url: str) -> tuple[httpcore.URL, bytes]:
+def parse_url(url: str) -> tuple[httpcore.URL, bytes]:
     """The httpcore URL and Host header for ``url``; raises UrlNotAllowed unless it is plain http(s)."""
     try:
         parts = urllib.parse.urlsplit(url.strip())

@@ -13,6 +13,8 @@ class DomainError(Exception):
 
     code = "error"
     default_message = "The request could not be completed."
+    transient = False
+    """True when the same work may succeed if tried again later (a queued job is then retried)."""
 
     def __init__(self, message: str | None = None, **details: Any) -> None:
         self.message = message or self.default_message
@@ -143,8 +145,32 @@ class IllegalTransition(DomainError):
 class InferenceFailed(DomainError):
     code = "inference_failed"
     default_message = "The background could not be removed; no credit was charged."
+    transient = True
 
 
 class ServiceUnavailable(DomainError):
     code = "service_unavailable"
     default_message = "The service is busy; try again shortly."
+    transient = True
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    default_message = "This Idempotency-Key was used with a different request."
+
+
+class IdempotencyKeyTaken(DomainError):
+    """Raised by the job store when another job holds the (user, Idempotency-Key) pair."""
+
+    code = "idempotency_key_taken"
+    default_message = "Another request with this Idempotency-Key is being processed."
+
+
+class ResultNotReady(DomainError):
+    code = "result_not_ready"
+    default_message = "The job has no result (yet)."
+
+
+class ResultExpired(DomainError):
+    code = "result_expired"
+    default_message = "The result was deleted when the retention window ended."

@@ -18,6 +18,7 @@ from domain.jobs import Job
 from domain.rate_limits import RateLimit, RateLimitState
 from domain.sessions import Session
 from domain.users import User
+from domain.webhooks import WebhookDelivery
 
 
 class UserRepository(Protocol):
@@ -29,6 +30,8 @@ class UserRepository(Protocol):
     async def get_by_email(self, email: str) -> User | None: ...
 
     async def update_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None: ...
+
+    async def set_webhook_secret(self, user_id: uuid.UUID, secret: str) -> None: ...
 
 
 class ApiKeyRepository(Protocol):
@@ -82,6 +85,34 @@ class JobRepository(Protocol):
     async def lease_expired(self, now: datetime, limit: int) -> Sequence[Job]:
         """Running jobs whose lease ended before ``now``, locked for this transaction."""
 
+    async def claim_next(self, now: datetime) -> Job | None:
+        """The oldest queued job available at ``now``, locked for this transaction; jobs other
+        transactions hold are skipped, not waited for."""
+
+    async def heartbeat(self, job_id: uuid.UUID, worker_id: str, lease_until: datetime, progress: int) -> bool:
+        """Extend the lease of a job ``worker_id`` still holds; False when it holds it no longer."""
+
+    async def get_by_idempotency_key(self, user_id: uuid.UUID, key: str) -> Job | None: ...
+
+    async def list_for_user(self, user_id: uuid.UUID, limit: int, offset: int) -> tuple[Sequence[Job], int]:
+        """Asynchronous jobs, newest first, with the total count."""
+
+    async def retention_due(self, created_before: datetime, limit: int) -> Sequence[Job]:
+        """Jobs created before the cut-off that still hold blobs or have not ended, locked;
+        running jobs are left to their lease."""
+
+
+class WebhookRepository(Protocol):
+    async def add(self, delivery: WebhookDelivery) -> None:
+        """Store a delivery; a job has at most one (a second is ignored)."""
+
+    async def claim_due(self, now: datetime, limit: int) -> Sequence[WebhookDelivery]:
+        """Pending deliveries due at ``now``, locked for this transaction, skipping locked ones."""
+
+    async def get(self, delivery_id: uuid.UUID) -> WebhookDelivery | None: ...
+
+    async def save(self, delivery: WebhookDelivery) -> None: ...
+
 
 class UnitOfWork(Protocol):
     """One database transaction. Leaving the block without ``commit()`` rolls back."""
@@ -91,6 +122,7 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     ledger: CreditLedger
     jobs: JobRepository
+    webhooks: WebhookRepository
 
     async def __aenter__(self) -> UnitOfWork: ...
 
@@ -189,6 +221,15 @@ class BlobStore(Protocol):
 
     async def check(self) -> None:
         """Raise when the store cannot be written (for readiness)."""
+
+
+class WebhookSender(Protocol):
+    async def send(self, url: str, secret: str, message_id: str, payload: bytes) -> None:
+        """POST ``payload`` to ``url`` signed with ``secret`` (Standard Webhooks headers).
+
+        Raises ``UrlNotAllowed`` for a URL that may never be called, and ``UrlFetchFailed``
+        when the receiver is unreachable or answers anything but 2xx.
+        """
 
 
 class PredictionInbox(Protocol):

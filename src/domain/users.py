@@ -25,6 +25,7 @@ class User:
     created_at: datetime
     is_active: bool = True
     is_admin: bool = False
+    webhook_secret: str | None = None
 
 
 def normalise_email(raw: str) -> str:

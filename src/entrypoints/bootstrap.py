@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from domain.pipeline import CutoutPipeline
 from domain.ports import (
     BackgroundRemover,
     Clock,
@@ -23,7 +24,8 @@ from domain.throttle import LoginThrottle
 from domain.use_cases.accounts import Authenticate, LogIn, LogOut, SignUp, StartSession
 from domain.use_cases.api_keys import CreateApiKey, ListApiKeys, RevokeApiKey
 from domain.use_cases.credits import GetBalance, GetStatement, GrantCredits
-from domain.use_cases.remove_background import ReclaimExpiredLeases, RemoveBackground
+from domain.use_cases.queue import ReclaimExpiredLeases
+from domain.use_cases.remove_background import RemoveBackground
 from entrypoints.settings import Settings
 
 if TYPE_CHECKING:
@@ -151,6 +153,7 @@ class Services:
 
 async def wire(settings: Settings, adapters: Adapters) -> Services:
     uow, clock, hasher = adapters.uow, adapters.clock, adapters.hasher
+    pipeline = CutoutPipeline(adapters.imaging, adapters.remover, adapters.fetcher)
     return Services(
         sign_up=SignUp(uow, hasher, clock, settings.signup_credits),
         log_in=LogIn(uow, hasher, clock, LoginThrottle(), dummy_hash=await hasher.hash(os.urandom(16).hex())),
@@ -163,6 +166,6 @@ async def wire(settings: Settings, adapters: Adapters) -> Services:
         get_balance=GetBalance(uow),
         get_statement=GetStatement(uow),
         grant_credits=GrantCredits(uow, clock),
-        remove_background=RemoveBackground(uow, adapters.imaging, adapters.remover, adapters.fetcher, clock),
+        remove_background=RemoveBackground(uow, pipeline, clock),
         reclaim_expired_leases=ReclaimExpiredLeases(uow, clock),
     )

@@ -19,6 +19,10 @@ class Settings:
     secret_key: str
     signup_credits: int
     public_url: str
+    retention_hours: float
+    worker_concurrency: int
+    server_worker: bool
+    job_lease_seconds: float
     public_url_configured: bool = False  # set explicitly, so outside services (webhooks) may reach it
     replicate_api_token: str | None = None
     replicate_base_url: str | None = None
@@ -43,6 +47,10 @@ class Settings:
             secret_key=env.get("CUTOUT_SECRET_KEY") or _stored_secret(data_dir),
             signup_credits=_int(env, "CUTOUT_SIGNUP_CREDITS", 3),
             public_url=env.get("CUTOUT_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            retention_hours=_positive(env, "CUTOUT_RETENTION_HOURS", 24.0),
+            worker_concurrency=_int(env, "CUTOUT_WORKER_CONCURRENCY", 2),
+            server_worker=_bool(env, "CUTOUT_SERVER_WORKER", True),
+            job_lease_seconds=_positive(env, "CUTOUT_JOB_LEASE_SECONDS", 30.0),
             public_url_configured=bool(env.get("CUTOUT_PUBLIC_URL")),
             replicate_api_token=env.get("REPLICATE_API_TOKEN") or None,
             replicate_base_url=env.get("REPLICATE_BASE_URL") or None,
@@ -58,6 +66,30 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def _positive(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise SystemExit(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
+def _bool(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name} must be true or false, not {raw!r}")
 
 
 def _stored_secret(data_dir: Path) -> str:

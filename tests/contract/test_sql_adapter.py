@@ -13,8 +13,10 @@ from adapters.sql.models import Base
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain import credits
 from domain.api_keys import issue_api_key
+from domain.cutouts import CropMargin, CutoutOptions
 from domain.errors import AlreadyPosted, EmailTaken, InsufficientCredits
 from domain.jobs import Job, JobStatus
+from domain.pricing import SizeChoice
 from domain.sessions import open_session
 from domain.users import User
 
@@ -139,10 +141,9 @@ async def test_an_event_is_booked_once(sql_uow: SqlUnitOfWorkFactory) -> None:
 
 async def test_jobs_and_expired_leases(sql_uow: SqlUnitOfWorkFactory) -> None:
     user = await new_user(sql_uow)
-    running = Job(
-        user.id, JobStatus.RUNNING, {"size": "full"}, 1, NOW, NOW, lease_expires_at=NOW + timedelta(minutes=2)
-    )
-    done = Job(user.id, JobStatus.RUNNING, {}, 1, NOW, NOW, lease_expires_at=NOW - timedelta(minutes=2))
+    full = CutoutOptions(size=SizeChoice.FULL, crop_margin=CropMargin.parse("10% 5px"))
+    running = Job(user.id, JobStatus.RUNNING, full, 1, NOW, NOW, lease_expires_at=NOW + timedelta(minutes=2))
+    done = Job(user.id, JobStatus.RUNNING, CutoutOptions(), 1, NOW, NOW, lease_expires_at=NOW - timedelta(minutes=2))
     async with sql_uow() as uow:
         await uow.jobs.add(running)
         await uow.jobs.add(done)

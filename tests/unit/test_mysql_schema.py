@@ -13,7 +13,14 @@ def test_every_table_compiles_for_mysql() -> None:
     dialect = mysql.dialect()
     ddl = {table.name: str(CreateTable(table).compile(dialect=dialect)) for table in Base.metadata.sorted_tables}
     assert set(ddl) == {
-        "users", "api_keys", "sessions", "credit_accounts", "ledger_entries", "jobs", "rate_limit_hits",
+        "users",
+        "api_keys",
+        "sessions",
+        "credit_accounts",
+        "ledger_entries",
+        "jobs",
+        "rate_limit_hits",
+        "webhook_deliveries",
         "replicate_predictions",
     }
     for table in Base.metadata.sorted_tables:

@@ -10,9 +10,11 @@ from domain.credits import LedgerKind
 from domain.cutouts import CutoutOptions, ImageSource, OutputFormat
 from domain.errors import InferenceFailed, InsufficientCredits, InvalidImage, InvalidOption, UrlNotAllowed
 from domain.jobs import JobStatus
+from domain.pipeline import CutoutPipeline
 from domain.pricing import SizeChoice
 from domain.use_cases.accounts import SignUp
-from domain.use_cases.remove_background import ReclaimExpiredLeases, RemoveBackground
+from domain.use_cases.queue import ReclaimExpiredLeases
+from domain.use_cases.remove_background import RemoveBackground
 from domain.users import User
 
 BIG = fake_image(4000, 3000)
@@ -29,7 +31,7 @@ async def user(uow: FakeUnitOfWorkFactory, hasher: FakeHasher, clock: FakeClock)
 def remove(
     uow: FakeUnitOfWorkFactory, imaging: FakeImaging, remover: FakeRemover, fetcher: FakeFetcher, clock: FakeClock
 ) -> RemoveBackground:
-    return RemoveBackground(uow, imaging, remover, fetcher, clock)
+    return RemoveBackground(uow, CutoutPipeline(imaging, remover, fetcher), clock)
 
 
 def ledger_sum(uow: FakeUnitOfWorkFactory, user: User) -> int:
@@ -103,7 +105,8 @@ async def test_a_timeout_refunds_too(
             await asyncio.sleep(5)
             return "late"
 
-    remove = RemoveBackground(uow, imaging, SlowRemover(), fetcher, clock, deadline=timedelta(milliseconds=50))
+    pipeline = CutoutPipeline(imaging, SlowRemover(), fetcher)
+    remove = RemoveBackground(uow, pipeline, clock, deadline=timedelta(milliseconds=50))
     with pytest.raises(InferenceFailed):
         await remove(user, ImageSource(data=BIG), FULL)
     assert uow.db.balances[user.id] == 3

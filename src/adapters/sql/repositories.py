@@ -6,19 +6,30 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
+import msgspec
 from advanced_alchemy.exceptions import DuplicateKeyError
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.sql.models import ApiKeyRow, CreditAccountRow, JobRow, LedgerEntryRow, SessionRow, UserRow
+from adapters.sql.models import (
+    ApiKeyRow,
+    CreditAccountRow,
+    JobRow,
+    LedgerEntryRow,
+    SessionRow,
+    UserRow,
+    WebhookDeliveryRow,
+)
 from domain.api_keys import ApiKey
 from domain.credits import LedgerEntry, LedgerKind
-from domain.errors import AlreadyPosted, EmailTaken, InsufficientCredits
-from domain.jobs import Job, JobStatus
+from domain.cutouts import CutoutOptions
+from domain.errors import AlreadyPosted, EmailTaken, IdempotencyKeyTaken, InsufficientCredits
+from domain.jobs import Job, JobResult, JobStatus
 from domain.sessions import Session
 from domain.users import User
+from domain.webhooks import DeliveryStatus, WebhookDelivery
 
 
 class _UserRows(SQLAlchemyAsyncRepository[UserRow]):
@@ -34,7 +45,7 @@ class _JobRows(SQLAlchemyAsyncRepository[JobRow]):
 
 
 def _user(row: UserRow) -> User:
-    return User(row.id, row.email, row.password_hash, row.created_at, row.is_active, row.is_admin)
+    return User(row.id, row.email, row.password_hash, row.created_at, row.is_active, row.is_admin, row.webhook_secret)
 
 
 def _api_key(row: ApiKeyRow) -> ApiKey:
@@ -44,20 +55,31 @@ def _api_key(row: ApiKeyRow) -> ApiKey:
 
 
 def _job(row: JobRow) -> Job:
+    result = None
+    if row.result_key:
+        result = JobResult(row.result_key, row.result_media_type or "", row.result_width or 0, row.result_height or 0)
     return Job(
         id=row.id,
         user_id=row.user_id,
         status=JobStatus(row.status),
-        options=dict(row.options),
+        options=msgspec.convert(row.options, CutoutOptions),
         credits_reserved=row.credits_reserved,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        sync=row.sync,
         lease_expires_at=row.lease_expires_at,
         attempts=row.attempts,
         progress=row.progress,
         error_code=row.error_code,
         error_message=row.error_message,
         finished_at=row.finished_at,
+        available_at=row.available_at,
+        worker_id=row.worker_id,
+        input_key=row.input_key,
+        result=result,
+        idempotency_key=row.idempotency_key,
+        fingerprint=row.fingerprint,
+        callback_url=row.callback_url,
     )
 
 
@@ -86,6 +108,9 @@ class SqlUserRepository:
     async def get_by_email(self, email: str) -> User | None:
         row = await self._rows.get_one_or_none(UserRow.email == email)
         return _user(row) if row else None
+
+    async def set_webhook_secret(self, user_id: uuid.UUID, secret: str) -> None:
+        await self._rows.session.execute(update(UserRow).where(UserRow.id == user_id).values(webhook_secret=secret))
 
     async def update_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
         await self._rows.session.execute(
@@ -218,7 +243,10 @@ class SqlJobRepository:
         self._rows = _JobRows(session=session, auto_refresh=False)
 
     async def add(self, job: Job) -> None:
-        await self._rows.add(JobRow(id=job.id, **_job_columns(job)))
+        try:
+            await self._rows.add(JobRow(id=job.id, **_job_columns(job)))
+        except DuplicateKeyError as error:
+            raise IdempotencyKeyTaken(field="Idempotency-Key") from error
 
     async def get(self, job_id: uuid.UUID) -> Job | None:
         row = await self._rows.get_one_or_none(JobRow.id == job_id)
@@ -232,21 +260,69 @@ class SqlJobRepository:
         await self._rows.session.execute(update(JobRow).where(JobRow.id == job.id).values(**_job_columns(job)))
 
     async def lease_expired(self, now: datetime, limit: int) -> Sequence[Job]:
-        rows = await self._rows.session.scalars(
+        return await self._locked(
             select(JobRow)
             .where(JobRow.status == JobStatus.RUNNING.value, JobRow.lease_expires_at < now)
             .order_by(JobRow.lease_expires_at)
             .limit(limit)
-            .with_for_update(skip_locked=True)
         )
+
+    async def claim_next(self, now: datetime) -> Job | None:
+        jobs = await self._locked(
+            select(JobRow)
+            .where(JobRow.status == JobStatus.QUEUED.value, JobRow.available_at <= now)
+            .order_by(JobRow.available_at)
+            .limit(1)
+        )
+        return jobs[0] if jobs else None
+
+    async def heartbeat(self, job_id: uuid.UUID, worker_id: str, lease_until: datetime, progress: int) -> bool:
+        moved = await self._rows.session.execute(
+            update(JobRow)
+            .where(JobRow.id == job_id, JobRow.status == JobStatus.RUNNING.value, JobRow.worker_id == worker_id)
+            .values(lease_expires_at=lease_until, progress=progress)
+        )
+        return moved.rowcount == 1  # type: ignore[attr-defined]
+
+    async def get_by_idempotency_key(self, user_id: uuid.UUID, key: str) -> Job | None:
+        row = await self._rows.get_one_or_none(JobRow.user_id == user_id, JobRow.idempotency_key == key)
+        return _job(row) if row else None
+
+    async def list_for_user(self, user_id: uuid.UUID, limit: int, offset: int) -> tuple[Sequence[Job], int]:
+        mine = (JobRow.user_id == user_id, JobRow.sync.is_(False))
+        total = await self._rows.session.scalar(select(func.count()).select_from(JobRow).where(*mine))
+        rows = await self._rows.session.scalars(
+            select(JobRow).where(*mine).order_by(JobRow.created_at.desc(), JobRow.id.desc()).limit(limit).offset(offset)
+        )
+        return [_job(row) for row in rows], total or 0
+
+    async def retention_due(self, created_before: datetime, limit: int) -> Sequence[Job]:
+        waiting_or_done = JobRow.status.in_([JobStatus.QUEUED.value, JobStatus.SUCCEEDED.value])
+        return await self._locked(
+            select(JobRow)
+            .where(JobRow.created_at < created_before, JobRow.sync.is_(False))
+            .where(or_(waiting_or_done, JobRow.input_key.is_not(None) & (JobRow.status != JobStatus.RUNNING.value)))
+            .order_by(JobRow.created_at)
+            .limit(limit)
+        )
+
+    async def _locked(self, query: Select[tuple[JobRow]]) -> list[Job]:
+        """Run ``query`` locking its rows and skipping rows another transaction holds.
+
+        MySQL/MariaDB: ``FOR UPDATE SKIP LOCKED``. SQLite has no row locks; every write
+        transaction there begins IMMEDIATE (see ``engine.py``), so it runs alone anyway.
+        """
+        rows = await self._rows.session.scalars(query.with_for_update(skip_locked=True))
         return [_job(row) for row in rows]
 
 
 def _job_columns(job: Job) -> dict[str, object]:
+    result = job.result
     return {
         "user_id": job.user_id,
         "status": job.status.value,
-        "options": job.options,
+        "sync": job.sync,
+        "options": msgspec.to_builtins(job.options),
         "credits_reserved": job.credits_reserved,
         "attempts": job.attempts,
         "progress": job.progress,
@@ -256,4 +332,75 @@ def _job_columns(job: Job) -> dict[str, object]:
         "updated_at": job.updated_at,
         "finished_at": job.finished_at,
         "lease_expires_at": job.lease_expires_at,
+        "available_at": job.available_at,
+        "worker_id": job.worker_id,
+        "input_key": job.input_key,
+        "result_key": result.key if result else None,
+        "result_media_type": result.media_type if result else None,
+        "result_width": result.width if result else None,
+        "result_height": result.height if result else None,
+        "idempotency_key": job.idempotency_key,
+        "fingerprint": job.fingerprint,
+        "callback_url": job.callback_url,
+    }
+
+
+class SqlWebhookRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, delivery: WebhookDelivery) -> None:
+        exists = await self._session.scalar(
+            select(func.count()).select_from(WebhookDeliveryRow).where(WebhookDeliveryRow.job_id == delivery.job_id)
+        )
+        if not exists:
+            self._session.add(WebhookDeliveryRow(id=delivery.id, **_delivery_columns(delivery)))
+            await self._session.flush()
+
+    async def claim_due(self, now: datetime, limit: int) -> Sequence[WebhookDelivery]:
+        rows = await self._session.scalars(
+            select(WebhookDeliveryRow)
+            .where(WebhookDeliveryRow.status == DeliveryStatus.PENDING.value, WebhookDeliveryRow.next_attempt_at <= now)
+            .order_by(WebhookDeliveryRow.next_attempt_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_delivery(row) for row in rows]
+
+    async def get(self, delivery_id: uuid.UUID) -> WebhookDelivery | None:
+        row = await self._session.get(WebhookDeliveryRow, delivery_id)
+        return _delivery(row) if row else None
+
+    async def save(self, delivery: WebhookDelivery) -> None:
+        await self._session.execute(
+            update(WebhookDeliveryRow).where(WebhookDeliveryRow.id == delivery.id).values(**_delivery_columns(delivery))
+        )
+
+
+def _delivery(row: WebhookDeliveryRow) -> WebhookDelivery:
+    return WebhookDelivery(
+        job_id=row.job_id,
+        user_id=row.user_id,
+        url=row.url,
+        created_at=row.created_at,
+        next_attempt_at=row.next_attempt_at,
+        status=DeliveryStatus(row.status),
+        attempts=row.attempts,
+        last_error=row.last_error,
+        delivered_at=row.delivered_at,
+        id=row.id,
+    )
+
+
+def _delivery_columns(delivery: WebhookDelivery) -> dict[str, object]:
+    return {
+        "job_id": delivery.job_id,
+        "user_id": delivery.user_id,
+        "url": delivery.url,
+        "status": delivery.status.value,
+        "attempts": delivery.attempts,
+        "next_attempt_at": delivery.next_attempt_at,
+        "last_error": delivery.last_error,
+        "created_at": delivery.created_at,
+        "delivered_at": delivery.delivered_at,
     }

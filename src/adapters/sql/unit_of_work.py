@@ -12,6 +12,7 @@ from adapters.sql.repositories import (
     SqlJobRepository,
     SqlSessionRepository,
     SqlUserRepository,
+    SqlWebhookRepository,
 )
 
 
@@ -26,6 +27,7 @@ class SqlUnitOfWork:
         self.sessions = SqlSessionRepository(self._session)
         self.ledger = SqlCreditLedger(self._session)
         self.jobs = SqlJobRepository(self._session)
+        self.webhooks = SqlWebhookRepository(self._session)
         return self
 
     async def __aexit__(

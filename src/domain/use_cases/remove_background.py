@@ -6,14 +6,16 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from domain import credits
-from domain.cutouts import MAX_UPLOAD_BYTES, CutoutOptions, CutoutResult, ImageSource, RenderedImage
+from domain.cutouts import CutoutOptions, CutoutResult, ImageSource
 from domain.errors import DomainError, InferenceFailed
 from domain.jobs import Job, JobStatus
-from domain.ports import BackgroundRemover, Clock, Imaging, UnitOfWork, UnitOfWorkFactory, UrlFetcher
-from domain.pricing import SizeChoice, output_size, price
+from domain.pipeline import CutoutPipeline
+from domain.ports import Clock, UnitOfWorkFactory
+from domain.pricing import SizeChoice
+from domain.use_cases.job_endings import fail_and_refund
 from domain.users import User
 
 log = logging.getLogger(__name__)
@@ -30,27 +32,24 @@ class RemoveBackground:
       reservation fails with ``InsufficientCredits`` and no job when the balance is short, and
       the database makes concurrent reservations unable to overdraw.
     - Any failure after the reservation refunds it (once), and the job is marked failed. A
-      process that dies mid-way leaves a job whose lease runs out; ``ReclaimExpiredLeases``
-      then refunds it. So no credit is ever kept for a result that was not delivered.
+      process that dies mid-way leaves a job whose lease runs out; the reaper then refunds it.
+      So no credit is ever kept for a result that was not delivered.
+    - Nothing of the image is stored: it lives only as long as the request.
     """
 
     uow: UnitOfWorkFactory
-    imaging: Imaging
-    remover: BackgroundRemover
-    fetcher: UrlFetcher
+    pipeline: CutoutPipeline
     clock: Clock
     deadline: timedelta = timedelta(seconds=60)
 
     async def __call__(self, user: User, source: ImageSource, options: CutoutOptions) -> CutoutResult:
-        data = source.data if source.data is not None else await self.fetcher.fetch(source.url or "", MAX_UPLOAD_BYTES)
-        info = self.imaging.probe(data)
-        self.imaging.check_options(options)
+        data = await self.pipeline.load(source)
         balance = await self._balance(user) if options.size is SizeChoice.AUTO else 0  # only auto reads it
-        size = output_size(info.width, info.height, options.size, balance)
-        cost = price(size[0] * size[1])
-        job = await self._reserve(user, options, cost) if cost else None
+        plan = self.pipeline.plan(data, options, balance)
+        job = await self._reserve(user, options, plan.cost) if plan.cost else None
         try:
-            image = await asyncio.wait_for(self._render(data, size, options), self.deadline.total_seconds())
+            render = self.pipeline.render(data, plan.size, options)
+            image = await asyncio.wait_for(render, self.deadline.total_seconds())
         except BaseException as error:
             if job is not None:
                 await self._refund(job, error)
@@ -62,26 +61,22 @@ class RemoveBackground:
             raise
         if job is not None:
             await self._finish(job)
-        return CutoutResult(image, cost)
+        return CutoutResult(image, plan.cost)
 
     async def _balance(self, user: User) -> int:
         async with self.uow() as uow:
             return await uow.ledger.balance(user.id)
-
-    async def _render(self, data: bytes, size: tuple[int, int], options: CutoutOptions) -> RenderedImage:
-        picture = await self.imaging.decode(data, size)
-        mask = await self.remover.mask(picture)
-        return await self.imaging.render(picture, mask, options)
 
     async def _reserve(self, user: User, options: CutoutOptions, cost: int) -> Job:
         now = self.clock.now()
         job = Job(
             user_id=user.id,
             status=JobStatus.RUNNING,
-            options={"size": options.size.value, "format": options.format.value, "sync": True},
+            options=options,
             credits_reserved=cost,
             created_at=now,
             updated_at=now,
+            sync=True,
             # The lease outlives the deadline, so only a dead process lets it run out.
             lease_expires_at=now + self.deadline * 2,
             attempts=1,
@@ -115,31 +110,5 @@ async def refund_job(uow_factory: UnitOfWorkFactory, clock: Clock, job_id: uuid.
         job = await uow.jobs.lock(job_id)
         if job is None or job.status.is_terminal:
             return
-        await _fail_and_refund(uow, job, code, message, clock.now())
+        await fail_and_refund(uow, job, code, message, clock.now())
         await uow.commit()
-
-
-async def _fail_and_refund(uow: UnitOfWork, job: Job, code: str, message: str, now: datetime) -> None:
-    job.fail(code, message, now)
-    await uow.jobs.save(job)
-    if job.credits_reserved:
-        await uow.ledger.post(credits.job_refund(job.user_id, job.id, job.credits_reserved, now))
-
-
-@dataclass
-class ReclaimExpiredLeases:
-    """Jobs still running after their lease belong to a process that died: fail them and
-    refund their credits. Returns how many were reclaimed."""
-
-    uow: UnitOfWorkFactory
-    clock: Clock
-    batch: int = 100
-
-    async def __call__(self) -> int:
-        now = self.clock.now()
-        async with self.uow() as uow:
-            expired = await uow.jobs.lease_expired(now, self.batch)
-            for job in expired:
-                await _fail_and_refund(uow, job, "interrupted", "The server stopped before the job finished.", now)
-            await uow.commit()
-        return len(expired)

@@ -28,7 +28,7 @@ class CutoutRequest:
 
 
 async def read_cutout_request(request: Request[Any, Any, Any]) -> CutoutRequest:
-    fields, upload = await _read_fields(request)
+    fields, upload = await read_fields(request)
     try:
         params = msgspec.convert(fields, RemoveBgParams, strict=False)
     except msgspec.ValidationError as error:
@@ -52,7 +52,7 @@ async def read_cutout_request(request: Request[Any, Any, Any]) -> CutoutRequest:
     return CutoutRequest(source, options)
 
 
-async def _read_fields(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], bytes | None]:
+async def read_fields(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], bytes | None]:
     content_type, _ = request.content_type
     if content_type == RequestEncodingType.JSON:
         body = await request.body()
