@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
 from domain.pipeline import CutoutPipeline
 from domain.ports import (
     BackgroundRemover,
+    BlobStore,
     Clock,
     Imaging,
     PasswordHasher,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from adapters.replicate_webhooks import ReplicateWebhookReceiver
 
 ReadinessCheck = Callable[[], Awaitable[None]]
+Closer = Callable[[], Awaitable[None]]
 REPLICATE_WEBHOOK_PATH = "/api/v1/webhooks/replicate"
 
 
@@ -50,6 +52,7 @@ class Adapters:
     remover: BackgroundRemover
     fetcher: UrlFetcher
     rate_limiter: RateLimiter
+    blob_store: BlobStore
     webhooks: WebhookReceiver | None = None  # Replicate's, when inference runs there
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -77,19 +80,20 @@ def build_adapters(settings: Settings) -> Adapters:
     cpu = CpuPool()
     uow = SqlUnitOfWorkFactory(create_engine(settings.database_url))
     clock = SystemClock()
+    blob_store, blob_store_closers = build_blob_store(settings, clock)
     checks: dict[str, ReadinessCheck] = {"database": uow.ping}
-    closers: list[Callable[[], Awaitable[None]]] = [uow.engine.dispose]
+    closers: list[Closer] = [uow.engine.dispose, *blob_store_closers]
     remover: BackgroundRemover
     webhooks = None
     if settings.inference == "replicate":
-        replicate, webhooks = _replicate(settings, cpu, uow.engine, clock)
+        replicate, webhooks = _replicate(settings, cpu, uow.engine, clock, blob_store)
         remover, checks["replicate"] = replicate, replicate.check
-        closers.append(replicate.aclose)
+        closers.insert(0, replicate.aclose)  # its last cancellations still use the database
     else:
         onnx = OnnxRemover(cpu, settings.model_path)
         onnx.warm()
         remover, checks["model"] = onnx, onnx.check
-    checks["storage"] = lambda: _check_writable(settings.data_dir)
+    checks["storage"] = blob_store.check
     return Adapters(
         uow=uow,
         hasher=Argon2Hasher(),
@@ -98,14 +102,27 @@ def build_adapters(settings: Settings) -> Adapters:
         remover=remover,
         fetcher=SafeUrlFetcher(),
         rate_limiter=SqlRateLimiter(uow.engine, clock),
+        blob_store=blob_store,
         webhooks=webhooks,
         checks=checks,
         closers=closers,
     )
 
 
+def build_blob_store(settings: Settings, clock: Clock) -> tuple[BlobStore, list[Closer]]:
+    """The store ``CUTOUT_STORAGE_URL`` names (``file://`` or ``s3://``), and what closes it."""
+    from adapters.fs_store import FsBlobStore
+    from adapters.s3_store import S3BlobStore
+
+    url = urlsplit(settings.storage_url)
+    if url.scheme == "s3":
+        s3 = S3BlobStore(url.netloc, url.path, settings.s3_endpoint_url, settings.s3_region)
+        return s3, [s3.aclose]
+    return FsBlobStore(Path(unquote(url.path)), settings.public_url, settings.secret_key, clock), []
+
+
 def _replicate(
-    settings: Settings, cpu: CpuPool, engine: AsyncEngine, clock: Clock
+    settings: Settings, cpu: CpuPool, engine: AsyncEngine, clock: Clock, blob_store: BlobStore
 ) -> tuple[ReplicateRemover, ReplicateWebhookReceiver]:
     """The Replicate remover and the receiver of its webhooks; a missing token or unknown model stops startup."""
     from adapters.replicate_models import resolve
@@ -123,13 +140,12 @@ def _replicate(
     inbox = SqlPredictionInbox(engine, clock)
     # Only an explicitly configured public URL is one Replicate could reach; otherwise polling alone.
     webhook_url = settings.public_url + REPLICATE_WEBHOOK_PATH if settings.public_url_configured else None
-    remover = ReplicateRemover(client, model, cpu, inbox=inbox, webhook_url=webhook_url)
+    # Large inputs go up as blob URLs, which Replicate can fetch from S3, or from a disk store's signed
+    # links only at a public URL; otherwise they go up inline like small ones.
+    reachable = settings.storage_url.startswith("s3://") or settings.public_url_configured
+    blobs = blob_store if reachable else None
+    remover = ReplicateRemover(client, model, cpu, blobs=blobs, inbox=inbox, webhook_url=webhook_url)
     return remover, ReplicateWebhookReceiver(client, inbox)
-
-
-async def _check_writable(directory: Path) -> None:
-    with tempfile.NamedTemporaryFile(dir=directory, prefix=".ready-"):
-        pass
 
 
 @dataclass

@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,9 @@ class Settings:
     worker_concurrency: int
     server_worker: bool
     job_lease_seconds: float
+    storage_url: str
+    s3_endpoint_url: str | None
+    s3_region: str | None
     public_url_configured: bool = False  # set explicitly, so outside services (webhooks) may reach it
     replicate_api_token: str | None = None
     replicate_base_url: str | None = None
@@ -51,6 +55,10 @@ class Settings:
             worker_concurrency=_int(env, "CUTOUT_WORKER_CONCURRENCY", 2),
             server_worker=_bool(env, "CUTOUT_SERVER_WORKER", True),
             job_lease_seconds=_positive(env, "CUTOUT_JOB_LEASE_SECONDS", 30.0),
+            storage_url=_storage_url(env, data_dir),
+            s3_endpoint_url=env.get("CUTOUT_S3_ENDPOINT_URL") or None,
+            # botocore reads only AWS_DEFAULT_REGION; other AWS tools prefer AWS_REGION.
+            s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             public_url_configured=bool(env.get("CUTOUT_PUBLIC_URL")),
             replicate_api_token=env.get("REPLICATE_API_TOKEN") or None,
             replicate_base_url=env.get("REPLICATE_BASE_URL") or None,
@@ -90,6 +98,12 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise SystemExit(f"{name} must be true or false, not {raw!r}")
+def _storage_url(env: dict[str, str], data_dir: Path) -> str:
+    url = env.get("CUTOUT_STORAGE_URL") or (data_dir / "blobs").as_uri()
+    parts = urlsplit(url)
+    if (parts.scheme == "file" and not parts.netloc and parts.path) or (parts.scheme == "s3" and parts.netloc):
+        return url
+    raise SystemExit(f"CUTOUT_STORAGE_URL must be file:///absolute/directory or s3://bucket/prefix, not {url!r}")
 
 
 def _stored_secret(data_dir: Path) -> str:

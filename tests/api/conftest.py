@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fakes import (
+    FakeBlobStore,
     FakeClock,
     FakeFetcher,
     FakeHasher,
@@ -39,6 +40,7 @@ def fake_adapters(**overrides: Any) -> Adapters:
         "imaging": FakeImaging(),
         "remover": FakeRemover(),
         "fetcher": FakeFetcher(),
+        "blob_store": FakeBlobStore(clock),
     }
     parts.update(overrides)
     return Adapters(**parts)

@@ -18,7 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from domain.cutouts import MAX_UPLOAD_BYTES
 from entrypoints.bootstrap import Adapters, wire
 from entrypoints.http.auth import SESSION_COOKIE, CookieCSRFMiddleware, current_user
-from entrypoints.http.controllers import accounts, api_keys, credits, health, removebg
+from entrypoints.http.controllers import accounts, api_keys, blobs, credits, health, removebg
 from entrypoints.http.controllers import webhooks as webhook_controllers
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.request_id import add_request_id
@@ -58,6 +58,7 @@ def create_app(settings: Settings, adapters: Adapters, reaper_interval: float = 
             api_keys.revoke_api_key,
             credits.credits,
             removebg.remove_background,
+            blobs.download_blob,
             webhook_controllers.replicate,
         ],
         dependencies={"user": Provide(current_user)},
