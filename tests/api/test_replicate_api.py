@@ -7,16 +7,19 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 import uvicorn
-from fake_replicate import TOKEN, FakeReplicate
+from fake_replicate import TOKEN, FakeReplicate, centre_ellipse
 from fakes import CentreMaskRemover
 from images import encode, person_scene
 from litestar.testing import AsyncTestClient
+from PIL import Image
 
 from adapters.cpu import CpuPool
 from adapters.imaging import PillowImaging
@@ -156,38 +159,63 @@ async def test_the_webhook_endpoint_is_404_with_local_inference(tmp_path: Path, 
     assert response.status_code == 404
 
 
-async def test_with_a_public_url_replicate_calls_back_and_no_polling_is_needed(
-    tmp_path: Path, fake: FakeReplicate, unused_tcp_port: int
-) -> None:
-    """A real server: Replicate's webhook reaches it over HTTP, lands in the shared inbox, and the
-    request waiting for the prediction finishes from there before its fallback poll (5 s) is due."""
+@pytest.fixture
+async def served(tmp_path: Path, fake: FakeReplicate, unused_tcp_port: int) -> AsyncIterator[httpx.AsyncClient]:
+    """A real server at a public URL Replicate can reach (webhooks, blob links), and a client of it."""
     public_url = f"http://127.0.0.1:{unused_tcp_port}"
     adapters = await replicate_adapters(tmp_path, fake, CUTOUT_PUBLIC_URL=public_url)
-    settings = make_settings(tmp_path, CUTOUT_PUBLIC_URL=public_url)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, adapters), host="127.0.0.1", port=unused_tcp_port, log_level="warning")
-    )
+    app = create_app(make_settings(tmp_path, CUTOUT_PUBLIC_URL=public_url), adapters)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=unused_tcp_port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     try:
         while not server.started:
             await asyncio.sleep(0.02)
-        fake.behaviour.seconds, fake.behaviour.honour_wait = 0.3, False
         async with httpx.AsyncClient(base_url=public_url, timeout=20) as http:
             await http.post("/api/v1/auth/signup", json={"email": "ada@example.com", "password": PASSWORD})
-            started = time.monotonic()
-            response = await http.post(
-                "/api/v1/removebg",
-                files={"image_file": ("photo.jpg", PHOTO, "image/jpeg")},
-                data={"size": "full"},
-                headers={"X-CSRFToken": http.cookies["csrftoken"]},
-            )
-            elapsed = time.monotonic() - started
-        assert response.status_code == 200, response.text
-        assert response.headers["x-credits-charged"] == "1"
-        (create,) = fake.calls("POST", "/v1/models/")
-        assert create.body["webhook"] == public_url + REPLICATE_WEBHOOK_PATH
-        assert fake.deliveries == [(public_url + REPLICATE_WEBHOOK_PATH, 204)]
-        assert fake.calls("GET", "/v1/predictions/") == [] and elapsed < 5
+            yield http
     finally:
         server.should_exit = True
         await serving
+
+
+async def cut_out_over_http(http: httpx.AsyncClient, photo: bytes) -> httpx.Response:
+    return await http.post(
+        "/api/v1/removebg",
+        files={"image_file": ("photo.jpg", photo, "image/jpeg")},
+        data={"size": "full"},
+        headers={"X-CSRFToken": http.cookies["csrftoken"]},
+    )
+
+
+async def test_with_a_public_url_replicate_calls_back_and_no_polling_is_needed(
+    served: httpx.AsyncClient, fake: FakeReplicate
+) -> None:
+    """Replicate's webhook reaches the server over HTTP and lands in the shared inbox, and the request
+    waiting for the prediction finishes from there, before its fallback poll (every 5 s) is due."""
+    fake.behaviour.seconds, fake.behaviour.honour_wait = 0.3, False
+    started = time.monotonic()
+    response = await cut_out_over_http(served, PHOTO)
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200, response.text
+    assert response.headers["x-credits-charged"] == "1"
+    hook = f"{served.base_url}{REPLICATE_WEBHOOK_PATH}"
+    (create,) = fake.calls("POST", "/v1/models/")
+    assert create.body["webhook"] == hook
+    assert fake.deliveries == [(hook, 204)]
+    assert fake.calls("GET", "/v1/predictions/") == [] and elapsed < 5
+
+
+async def test_a_large_input_is_fetched_by_replicate_through_a_signed_blob_link(
+    served: httpx.AsyncClient, fake: FakeReplicate
+) -> None:
+    rng = np.random.default_rng(5)
+    noise = Image.fromarray(rng.integers(0, 256, (700, 700, 3), dtype=np.uint8), "RGB")
+    response = await cut_out_over_http(served, encode(noise, quality=95))
+    assert response.status_code == 200, response.text
+    (url,) = fake.fetched
+    assert url.startswith(f"{served.base_url}/api/v1/blobs/replicate/") and "signature=" in url
+    (create,) = fake.calls("POST", "/v1/models/")
+    assert create.body["input"]["image"] == url
+    result = Image.open(BytesIO(response.content))
+    assert np.array_equal(np.asarray(result.getchannel("A")), np.asarray(centre_ellipse(noise.size)))
+    assert (await served.get(url)).status_code == 404  # deleted once the prediction ended

@@ -57,3 +57,24 @@ def test_every_model_row_says_how_to_call_it_and_read_it() -> None:
 def test_startup_stops_with_a_clear_message(tmp_path: Path, env: dict[str, str], message: str) -> None:
     with pytest.raises(SystemExit, match=message):
         build_adapters(settings(tmp_path, **{"CUTOUT_INFERENCE": "replicate", **env}))
+
+
+@pytest.mark.parametrize(
+    ("env", "uses_blob_links"),
+    [
+        ({}, False),  # a disk store's links would point at the loopback default: send inputs inline
+        ({"CUTOUT_PUBLIC_URL": "https://cutout.example"}, True),
+        ({"CUTOUT_STORAGE_URL": "s3://bucket/cutout", "CUTOUT_S3_ENDPOINT_URL": "http://127.0.0.1:9"}, True),
+    ],
+)
+async def test_large_inputs_use_blob_links_only_where_replicate_can_fetch_them(
+    tmp_path: Path, env: dict[str, str], uses_blob_links: bool
+) -> None:
+    adapters = build_adapters(settings(tmp_path, CUTOUT_INFERENCE="replicate", REPLICATE_API_TOKEN="r8_x", **env))
+    try:
+        assert set(adapters.checks) == {"database", "replicate", "storage"} and adapters.webhooks is not None
+        assert (adapters.remover.blobs is adapters.blob_store) is uses_blob_links  # type: ignore[attr-defined]
+        expected_hook = "https://cutout.example/api/v1/webhooks/replicate" if "CUTOUT_PUBLIC_URL" in env else None
+        assert adapters.remover.webhook_url == expected_hook  # type: ignore[attr-defined]
+    finally:
+        await adapters.aclose()
