@@ -156,7 +156,9 @@ async def test_the_webhook_endpoint_is_404_with_local_inference(tmp_path: Path, 
     async with AsyncTestClient(create_app(make_settings(tmp_path), fake_adapters())) as client:
         body, headers = signed(fake)
         response = await client.post(REPLICATE_WEBHOOK_PATH, content=body, headers=headers)
-    assert response.status_code == 404
+        operation = (await client.get("/schema/openapi.json")).json()["paths"][REPLICATE_WEBHOOK_PATH]["post"]
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    assert "security" not in operation and {"204", "401"} <= set(operation["responses"])
 
 
 @pytest.fixture
