@@ -402,3 +402,16 @@ class FakeBlobStore:
 
     async def check(self) -> None:
         return None
+
+
+class FakeWebhookSender:
+    """Records what would have been sent; ``failures`` makes the next sends raise it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str, bytes]] = []
+        self.failures: list[Exception] = []
+
+    async def send(self, url: str, secret: str, message_id: str, payload: bytes) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append((url, secret, message_id, payload))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
@@ -20,12 +21,23 @@ from domain.ports import (
     UnitOfWorkFactory,
     UrlFetcher,
     WebhookReceiver,
+    WebhookSender,
 )
 from domain.throttle import LoginThrottle
 from domain.use_cases.accounts import Authenticate, LogIn, LogOut, SignUp, StartSession
 from domain.use_cases.api_keys import CreateApiKey, ListApiKeys, RevokeApiKey
+from domain.use_cases.callbacks import DeliverCallbacks
 from domain.use_cases.credits import GetBalance, GetStatement, GrantCredits
-from domain.use_cases.queue import ReclaimExpiredLeases
+from domain.use_cases.jobs import (
+    CancelJob,
+    GetJob,
+    GetJobResult,
+    GetWebhookSecret,
+    ListJobs,
+    RotateWebhookSecret,
+    SubmitJob,
+)
+from domain.use_cases.queue import ExpireOldJobs, Lease, ReclaimExpiredLeases, RunJobs
 from domain.use_cases.remove_background import RemoveBackground
 from entrypoints.settings import Settings
 
@@ -53,6 +65,7 @@ class Adapters:
     fetcher: UrlFetcher
     rate_limiter: RateLimiter
     blob_store: BlobStore
+    webhook_sender: WebhookSender
     webhooks: WebhookReceiver | None = None  # Replicate's, when inference runs there
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -73,6 +86,7 @@ def build_adapters(settings: Settings) -> Adapters:
     from adapters.sql.rate_limiter import SqlRateLimiter
     from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
     from adapters.url_fetcher import SafeUrlFetcher
+    from adapters.webhook_sender import SignedWebhookSender
 
     if settings.inference not in ("local", "replicate"):
         raise SystemExit(f"CUTOUT_INFERENCE={settings.inference!r} is not known; use 'local' or 'replicate'.")
@@ -103,6 +117,7 @@ def build_adapters(settings: Settings) -> Adapters:
         fetcher=SafeUrlFetcher(),
         rate_limiter=SqlRateLimiter(uow.engine, clock),
         blob_store=blob_store,
+        webhook_sender=SignedWebhookSender(),
         webhooks=webhooks,
         checks=checks,
         closers=closers,
@@ -164,12 +179,23 @@ class Services:
     get_statement: GetStatement
     grant_credits: GrantCredits
     remove_background: RemoveBackground
+    submit_job: SubmitJob
+    get_job: GetJob
+    list_jobs: ListJobs
+    cancel_job: CancelJob
+    get_job_result: GetJobResult
+    get_webhook_secret: GetWebhookSecret
+    rotate_webhook_secret: RotateWebhookSecret
+    run_jobs: RunJobs
     reclaim_expired_leases: ReclaimExpiredLeases
+    expire_old_jobs: ExpireOldJobs
+    deliver_callbacks: DeliverCallbacks
 
 
 async def wire(settings: Settings, adapters: Adapters) -> Services:
-    uow, clock, hasher = adapters.uow, adapters.clock, adapters.hasher
+    uow, clock, hasher, blobs = adapters.uow, adapters.clock, adapters.hasher, adapters.blob_store
     pipeline = CutoutPipeline(adapters.imaging, adapters.remover, adapters.fetcher)
+    get_job = GetJob(uow)
     return Services(
         sign_up=SignUp(uow, hasher, clock, settings.signup_credits),
         log_in=LogIn(uow, hasher, clock, LoginThrottle(), dummy_hash=await hasher.hash(os.urandom(16).hex())),
@@ -183,5 +209,15 @@ async def wire(settings: Settings, adapters: Adapters) -> Services:
         get_statement=GetStatement(uow),
         grant_credits=GrantCredits(uow, clock),
         remove_background=RemoveBackground(uow, pipeline, clock),
+        submit_job=SubmitJob(uow, pipeline, blobs, clock),
+        get_job=get_job,
+        list_jobs=ListJobs(uow),
+        cancel_job=CancelJob(uow, clock),
+        get_job_result=GetJobResult(get_job, blobs),
+        get_webhook_secret=GetWebhookSecret(uow),
+        rotate_webhook_secret=RotateWebhookSecret(uow),
+        run_jobs=RunJobs(uow, pipeline, blobs, clock, Lease(timedelta(seconds=settings.job_lease_seconds))),
         reclaim_expired_leases=ReclaimExpiredLeases(uow, clock),
+        expire_old_jobs=ExpireOldJobs(uow, blobs, clock, timedelta(hours=settings.retention_hours)),
+        deliver_callbacks=DeliverCallbacks(uow, adapters.webhook_sender, blobs, clock),
     )

@@ -51,6 +51,36 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
 
 
 @main.command()
+@click.option("--concurrency", default=None, type=int, help="Jobs at once [CUTOUT_WORKER_CONCURRENCY, 2].")
+@click.option("--grace", default=30.0, show_default=True, help="Seconds a stopping worker gives its jobs to finish.")
+def worker(concurrency: int | None, grace: float) -> None:
+    """Run queued jobs until SIGTERM or SIGINT; then finish or release the jobs in hand."""
+    import logging
+
+    from entrypoints.bootstrap import build_adapters, wire
+    from entrypoints.worker import Schedule, Worker, new_worker_id, run_until_stopped, stop_on_signals
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    _migrate(settings)
+
+    async def run() -> None:
+        adapters = build_adapters(settings)
+        try:
+            services = await wire(settings, adapters)
+            slots = concurrency or settings.worker_concurrency
+            work = Worker(services, slots, Schedule.for_settings(settings), new_worker_id())
+            stop = asyncio.Event()
+            stop_on_signals(stop)
+            logging.getLogger("cutout.worker").info("worker %s running %d job slots", work.worker_id, slots)
+            await run_until_stopped(work, stop, grace)
+        finally:
+            await adapters.aclose()
+
+    asyncio.run(run())
+
+
+@main.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
     _migrate(Settings.from_env())

@@ -16,6 +16,7 @@ from fakes import (
     FakeRateLimiter,
     FakeRemover,
     FakeUnitOfWorkFactory,
+    FakeWebhookSender,
 )
 from litestar.testing import AsyncTestClient
 
@@ -37,10 +38,11 @@ def fake_adapters(**overrides: Any) -> Adapters:
         "hasher": FakeHasher(),
         "clock": clock,
         "rate_limiter": FakeRateLimiter(clock),
+        "blob_store": FakeBlobStore(clock),
+        "webhook_sender": FakeWebhookSender(),
         "imaging": FakeImaging(),
         "remover": FakeRemover(),
         "fetcher": FakeFetcher(),
-        "blob_store": FakeBlobStore(clock),
     }
     parts.update(overrides)
     return Adapters(**parts)

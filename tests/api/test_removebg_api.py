@@ -200,9 +200,10 @@ async def test_the_server_refunds_cut_outs_left_behind_by_a_dead_process(tmp_pat
     from domain.cutouts import CutoutOptions
     from domain.pricing import SizeChoice
     from entrypoints.http.app import create_app
+    from entrypoints.worker import Schedule
 
     adapters = fake_adapters()
-    async with AsyncTestClient(create_app(make_settings(tmp_path), adapters, reaper_interval=0.05)) as client:
+    async with AsyncTestClient(create_app(make_settings(tmp_path), adapters, Schedule(reclaim=0.05))) as client:
         key = await api_key(client)
         services = client.app.state.services
         user = await services.authenticate.by_api_key(key)

@@ -27,15 +27,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def start_server(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterator[str]:
+    """A `cutout serve` on a free port with a fresh data directory; yields its base URL."""
     data_dir = tmp_path_factory.mktemp("var")
     port = free_port()
-    env = {**os.environ, "CUTOUT_DATA_DIR": str(data_dir), "CUTOUT_PORT": str(port)}
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "CUTOUT_DATA_DIR": str(data_dir),
+        "CUTOUT_PORT": str(port),
+        "CUTOUT_PUBLIC_URL": base,
+        **env,
+    }
     env.pop("CUTOUT_DATABASE_URL", None)
     cutout = Path(sys.executable).with_name("cutout")
     process = subprocess.Popen([str(cutout), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -52,6 +58,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=20)
     assert (data_dir / "cutout.db").exists()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from start_server(tmp_path_factory)
 
 
 def test_sign_up_key_cut_out_preview_and_run_out(server: str) -> None:

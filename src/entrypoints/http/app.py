@@ -18,30 +18,34 @@ from litestar.openapi.spec import Components, SecurityScheme
 from domain.cutouts import MAX_UPLOAD_BYTES
 from entrypoints.bootstrap import Adapters, wire
 from entrypoints.http.auth import SESSION_COOKIE, CookieCSRFMiddleware, current_user
-from entrypoints.http.controllers import accounts, api_keys, blobs, credits, health, removebg
+from entrypoints.http.controllers import accounts, api_keys, blobs, credits, health, jobs, removebg
 from entrypoints.http.controllers import webhooks as webhook_controllers
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.request_id import add_request_id
 from entrypoints.settings import Settings
+from entrypoints.worker import Schedule, Worker, new_worker_id, run_until_stopped
 
 log = logging.getLogger(__name__)
-REAPER_INTERVAL_SECONDS = 30.0
+SHUTDOWN_GRACE_SECONDS = 10.0
 
 
-def create_app(settings: Settings, adapters: Adapters, reaper_interval: float = REAPER_INTERVAL_SECONDS) -> Litestar:
+def create_app(settings: Settings, adapters: Adapters, schedule: Schedule | None = None) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.adapters = adapters
         app.state.csrf = csrf
         app.state.services = services = await wire(settings, adapters)
-        reaper = asyncio.create_task(_reap_forever(services.reclaim_expired_leases, reaper_interval))
+        # Every server runs the shared chores; it also runs jobs unless separate workers do.
+        concurrency = settings.worker_concurrency if settings.server_worker else 0
+        worker = Worker(services, concurrency, schedule or Schedule.for_settings(settings), new_worker_id())
+        stop = asyncio.Event()
+        working = asyncio.create_task(run_until_stopped(worker, stop, SHUTDOWN_GRACE_SECONDS))
         try:
             yield
         finally:
-            reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reaper
+            stop.set()
+            await working
             await adapters.aclose()
 
     csrf = CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies)
@@ -59,6 +63,14 @@ def create_app(settings: Settings, adapters: Adapters, reaper_interval: float = 
             credits.credits,
             removebg.remove_background,
             blobs.download_blob,
+            jobs.submit_job,
+            jobs.list_jobs,
+            jobs.get_job,
+            jobs.job_result,
+            jobs.job_events,
+            jobs.cancel_job,
+            jobs.webhook_secret,
+            jobs.rotate_webhook_secret,
             webhook_controllers.replicate,
         ],
         dependencies={"user": Provide(current_user)},
@@ -70,17 +82,6 @@ def create_app(settings: Settings, adapters: Adapters, reaper_interval: float = 
         openapi_config=_openapi(),
         debug=False,
     )
-
-
-async def _reap_forever(reclaim, interval: float) -> None:  # type: ignore[no-untyped-def]
-    """Refund the paid cut-outs of processes that died mid-request, now and then every ``interval``."""
-    while True:
-        try:
-            if reclaimed := await reclaim():
-                log.warning("refunded %d cut-outs interrupted by a stopped process", reclaimed)
-        except Exception:
-            log.exception("reclaiming expired leases failed; will retry")
-        await asyncio.sleep(interval)
 
 
 def _openapi() -> OpenAPIConfig:
