@@ -28,6 +28,7 @@ from adapters.sql.prediction_inbox import SqlPredictionInbox
 from api.conftest import PASSWORD, api_key, fake_adapters, make_settings
 from entrypoints.bootstrap import REPLICATE_WEBHOOK_PATH, Adapters, build_adapters
 from entrypoints.http.app import create_app
+from entrypoints.worker import Schedule
 
 PHOTO = encode(person_scene(640, 480)[0], quality=90)  # 0.31 MP: a full-size cut-out costs 1 credit
 
@@ -121,6 +122,34 @@ async def test_a_rejected_token_is_a_readiness_failure_and_a_503_not_a_500(tmp_p
         response = await cut_out(client, key, size="full")
         assert response.status_code == 503 and response.json()["error"]["code"] == "inference_failed"
         assert (await client.get("/api/v1/me", headers={"X-Api-Key": key})).json()["credits"] == 3
+
+
+async def test_a_queued_job_runs_on_replicate_and_its_result_is_our_composition(
+    tmp_path: Path, fake: FakeReplicate
+) -> None:
+    adapters = await replicate_adapters(tmp_path, fake)
+    schedule = Schedule(poll=0.02, callbacks=0.05, reclaim=0.05, retention=0.05)
+    async with AsyncTestClient(create_app(make_settings(tmp_path), adapters, schedule)) as client:
+        key = await api_key(client)
+        photo = {"image_file": ("photo.jpg", PHOTO, "image/jpeg")}
+        submitted = await client.post("/api/v1/jobs", files=photo, data={"size": "full"}, headers={"X-Api-Key": key})
+        assert submitted.status_code == 202, submitted.text
+        job_url = f"/api/v1/jobs/{submitted.json()['id']}"
+        for _ in range(250):
+            job = (await client.get(job_url, headers={"X-Api-Key": key})).json()
+            if job["status"] in ("succeeded", "failed"):
+                break
+            await asyncio.sleep(0.02)
+        assert job["status"] == "succeeded", job
+        link = await client.get(f"{job_url}/result", headers={"X-Api-Key": key}, follow_redirects=False)
+        assert link.status_code == 302
+        download = await client.get(httpx.URL(link.headers["location"]).raw_path.decode())
+        assert download.status_code == 200, download.text
+        assert (await client.get("/api/v1/me", headers={"X-Api-Key": key})).json()["credits"] == 2
+    result = Image.open(BytesIO(download.content))
+    assert result.size == (640, 480)
+    assert np.array_equal(np.asarray(result.getchannel("A")), np.asarray(centre_ellipse((640, 480))))
+    assert len(fake.predictions) == 1
 
 
 def signed(fake: FakeReplicate, age: int = 0) -> tuple[bytes, dict[str, str]]:
