@@ -94,6 +94,11 @@ class InvalidCredentials(Unauthorized):
     default_message = "Wrong email or password."
 
 
+class InvalidSignature(Unauthorized):
+    code = "invalid_signature"
+    default_message = "The webhook signature is missing, wrong or too old."
+
+
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
     default_message = "Too many failed attempts; wait a moment and try again."

@@ -6,7 +6,7 @@ Adapters in ``src/adapters`` implement them; ``tests/fakes.py`` has an in-memory
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
@@ -239,3 +239,21 @@ class WebhookSender(Protocol):
         Raises ``UrlNotAllowed`` for a URL that may never be called, and ``UrlFetchFailed``
         when the receiver is unreachable or answers anything but 2xx.
         """
+
+
+class PredictionInbox(Protocol):
+    """Finished remote predictions delivered by webhook, kept where every server process can read them,
+    so the process waiting for a prediction learns of it whichever process received the webhook."""
+
+    async def put(self, prediction_id: str, prediction: dict[str, Any]) -> None:
+        """Record (or replace) the delivered state of ``prediction_id``."""
+
+    async def get(self, prediction_id: str) -> dict[str, Any] | None: ...
+
+    async def delete(self, prediction_id: str) -> None: ...
+
+
+@runtime_checkable
+class WebhookReceiver(Protocol):
+    async def receive(self, body: bytes, headers: Mapping[str, str]) -> None:
+        """Verify a signed delivery and record it; raises ``InvalidSignature`` when it is forged or stale."""

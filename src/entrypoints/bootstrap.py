@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from domain.pipeline import CutoutPipeline
@@ -19,6 +20,7 @@ from domain.ports import (
     RateLimiter,
     UnitOfWorkFactory,
     UrlFetcher,
+    WebhookReceiver,
     WebhookSender,
 )
 from domain.throttle import LoginThrottle
@@ -41,8 +43,16 @@ from domain.use_cases.queue import ExpireOldJobs, Lease, ReclaimExpiredLeases, R
 from domain.use_cases.remove_background import RemoveBackground
 from entrypoints.settings import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from adapters.cpu import CpuPool
+    from adapters.replicate_remover import ReplicateRemover
+    from adapters.replicate_webhooks import ReplicateWebhookReceiver
+
 ReadinessCheck = Callable[[], Awaitable[None]]
 Closer = Callable[[], Awaitable[None]]
+REPLICATE_WEBHOOK_PATH = "/api/v1/webhooks/replicate"
 
 
 @dataclass
@@ -58,6 +68,7 @@ class Adapters:
     rate_limiter: RateLimiter
     blob_store: BlobStore
     webhook_sender: WebhookSender
+    webhooks: WebhookReceiver | None = None  # Replicate's, when inference runs there
     checks: dict[str, ReadinessCheck] = field(default_factory=dict)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -67,7 +78,7 @@ class Adapters:
 
 
 def build_adapters(settings: Settings) -> Adapters:
-    """The real adapters for ``settings``; loads and warms the model."""
+    """The real adapters for ``settings``; loads and warms the local model, or sets up Replicate's client."""
     from adapters.argon2_hasher import Argon2Hasher
     from adapters.clock import SystemClock
     from adapters.cpu import CpuPool
@@ -79,15 +90,26 @@ def build_adapters(settings: Settings) -> Adapters:
     from adapters.url_fetcher import SafeUrlFetcher
     from adapters.webhook_sender import SignedWebhookSender
 
-    if settings.inference != "local":
-        raise SystemExit(f"CUTOUT_INFERENCE={settings.inference!r} is not available yet; use 'local'.")
+    if settings.inference not in ("local", "replicate"):
+        raise SystemExit(f"CUTOUT_INFERENCE={settings.inference!r} is not known; use 'local' or 'replicate'.")
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     cpu = CpuPool()
-    remover = OnnxRemover(cpu, settings.model_path)
-    remover.warm()
     uow = SqlUnitOfWorkFactory(create_engine(settings.database_url))
     clock = SystemClock()
     blob_store, blob_store_closers = build_blob_store(settings, clock)
+    checks: dict[str, ReadinessCheck] = {"database": uow.ping}
+    closers: list[Closer] = [uow.engine.dispose, *blob_store_closers]
+    remover: BackgroundRemover
+    webhooks = None
+    if settings.inference == "replicate":
+        replicate, webhooks = _replicate(settings, cpu, uow.engine, clock, blob_store)
+        remover, checks["replicate"] = replicate, replicate.check
+        closers.insert(0, replicate.aclose)  # its last cancellations still use the database
+    else:
+        onnx = OnnxRemover(cpu, settings.model_path)
+        onnx.warm()
+        remover, checks["model"] = onnx, onnx.check
+    checks["storage"] = blob_store.check
     return Adapters(
         uow=uow,
         hasher=Argon2Hasher(),
@@ -98,8 +120,9 @@ def build_adapters(settings: Settings) -> Adapters:
         rate_limiter=SqlRateLimiter(uow.engine, clock),
         blob_store=blob_store,
         webhook_sender=SignedWebhookSender(),
-        checks={"database": uow.ping, "model": remover.check, "storage": blob_store.check},
-        closers=[uow.engine.dispose, *blob_store_closers],
+        webhooks=webhooks,
+        checks=checks,
+        closers=closers,
     )
 
 
@@ -113,6 +136,33 @@ def build_blob_store(settings: Settings, clock: Clock) -> tuple[BlobStore, list[
         s3 = S3BlobStore(url.netloc, url.path, settings.s3_endpoint_url, settings.s3_region)
         return s3, [s3.aclose]
     return FsBlobStore(Path(unquote(url.path)), settings.public_url, settings.secret_key, clock), []
+
+
+def _replicate(
+    settings: Settings, cpu: CpuPool, engine: AsyncEngine, clock: Clock, blob_store: BlobStore
+) -> tuple[ReplicateRemover, ReplicateWebhookReceiver]:
+    """The Replicate remover and the receiver of its webhooks; a missing token or unknown model stops startup."""
+    from adapters.replicate_models import resolve
+    from adapters.replicate_remover import ReplicateRemover, replicate_client
+    from adapters.replicate_webhooks import ReplicateWebhookReceiver
+    from adapters.sql.prediction_inbox import SqlPredictionInbox
+
+    if not settings.replicate_api_token:
+        raise SystemExit("CUTOUT_INFERENCE=replicate needs REPLICATE_API_TOKEN (replicate.com/account/api-tokens).")
+    try:
+        model = resolve(settings.replicate_model)
+    except ValueError as error:
+        raise SystemExit(f"CUTOUT_REPLICATE_MODEL: {error}") from None
+    client = replicate_client(settings.replicate_api_token, settings.replicate_base_url)
+    inbox = SqlPredictionInbox(engine, clock)
+    # Only an explicitly configured public URL is one Replicate could reach; otherwise polling alone.
+    webhook_url = settings.public_url + REPLICATE_WEBHOOK_PATH if settings.public_url_configured else None
+    # Large inputs go up as blob URLs, which Replicate can fetch from S3, or from a disk store's signed
+    # links only at a public URL; otherwise they go up inline like small ones.
+    reachable = settings.storage_url.startswith("s3://") or settings.public_url_configured
+    blobs = blob_store if reachable else None
+    remover = ReplicateRemover(client, model, cpu, blobs=blobs, inbox=inbox, webhook_url=webhook_url)
+    return remover, ReplicateWebhookReceiver(client, inbox)
 
 
 @dataclass

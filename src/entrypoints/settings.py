@@ -31,6 +31,10 @@ class Settings:
     anonymous_rate_limit_per_minute: int
     site_dir: Path
     """Where ``make site`` writes the Pelican build that the app serves at ``/``."""
+    public_url_configured: bool = False  # set explicitly, so outside services (webhooks) may reach it
+    replicate_api_token: str | None = None
+    replicate_base_url: str | None = None
+    replicate_model: str = "bria/remove-background"
 
     @property
     def secure_cookies(self) -> bool:
@@ -62,6 +66,10 @@ class Settings:
             rate_limit_per_minute=_at_least_one(env, "CUTOUT_RATE_LIMIT_PER_MINUTE", 500),
             anonymous_rate_limit_per_minute=_at_least_one(env, "CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE", 10),
             site_dir=Path(env.get("CUTOUT_SITE_DIR", "./build/site")).resolve(),
+            public_url_configured=bool(env.get("CUTOUT_PUBLIC_URL")),
+            replicate_api_token=env.get("REPLICATE_API_TOKEN") or None,
+            replicate_base_url=env.get("REPLICATE_BASE_URL") or None,
+            replicate_model=env.get("CUTOUT_REPLICATE_MODEL") or "bria/remove-background",
         )
 
 

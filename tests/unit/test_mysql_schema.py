@@ -22,6 +22,7 @@ def test_every_table_compiles_for_mysql() -> None:
         "rate_limit_hits",
         "webhook_deliveries",
         "contact_messages",
+        "replicate_predictions",
     }
     for table in Base.metadata.sorted_tables:
         for index in table.indexes:

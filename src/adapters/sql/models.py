@@ -159,3 +159,11 @@ class ContactMessageRow(Base):
     email: Mapped[str] = mapped_column(String(254))
     message: Mapped[str] = mapped_column(String(5000))
     created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+class ReplicatePredictionRow(Base):
+    """A finished Replicate prediction delivered by webhook, until the process waiting for it reads it."""
+
+    __tablename__ = "replicate_predictions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # Replicate's prediction id
+    prediction: Mapped[dict[str, Any]] = mapped_column(JSON)  # id, status, output, error
+    received_at: Mapped[datetime] = mapped_column(Timestamp, index=True)

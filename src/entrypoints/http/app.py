@@ -30,6 +30,7 @@ from entrypoints.http.controllers import (
     remove_bg_v1,
     removebg,
 )
+from entrypoints.http.controllers import webhooks as webhook_controllers
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limit import add_rate_limit_headers
 from entrypoints.http.request_id import add_request_id
@@ -87,6 +88,7 @@ def create_app(settings: Settings, adapters: Adapters, schedule: Schedule | None
             accounts.session,
             plans.plans,
             contact.contact,
+            webhook_controllers.replicate,
             site_router(settings.site_dir),
         ],
         dependencies={"user": Provide(current_user)},

@@ -1,0 +1,36 @@
+"""Deliveries from services that call us back. Their signature is their authentication: no user, no CSRF."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, post
+from litestar.openapi.datastructures import ResponseSpec
+
+from domain.errors import NotFound
+from entrypoints.bootstrap import REPLICATE_WEBHOOK_PATH, Adapters
+from entrypoints.http.schemas import ErrorBody
+
+
+@post(
+    REPLICATE_WEBHOOK_PATH,
+    tags=["webhooks"],
+    summary="A finished Replicate prediction (signed by Replicate)",
+    description=(
+        "Replicate's `completed` webhook, verified by its `webhook-id`, `webhook-timestamp` and "
+        "`webhook-signature` headers (Standard Webhooks; older than 5 minutes is refused)."
+    ),
+    status_code=204,
+    exclude_from_csrf=True,
+    responses={
+        400: ResponseSpec(ErrorBody, description="Signed, but not a prediction"),
+        401: ResponseSpec(ErrorBody, description="invalid_signature: forged, malformed or stale"),
+        404: ResponseSpec(ErrorBody, description="Inference does not run on Replicate here"),
+        503: ResponseSpec(ErrorBody, description="The signing secret could not be read; Replicate retries"),
+    },
+)
+async def replicate(request: Request[Any, Any, Any]) -> None:
+    adapters: Adapters = request.app.state.adapters
+    if adapters.webhooks is None:
+        raise NotFound("Inference does not run on Replicate here.")
+    await adapters.webhooks.receive(await request.body(), request.headers)
