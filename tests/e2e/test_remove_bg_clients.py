@@ -5,10 +5,6 @@ limit of the shared database, seen over HTTP."""
 from __future__ import annotations
 
 import io
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +13,7 @@ import httpx
 import numpy as np
 import pytest
 import remove_bg_api
+from e2e.test_server import start_server
 from images import encode, person_scene
 from PIL import Image
 
@@ -25,41 +22,9 @@ pytestmark = pytest.mark.model
 RATE_LIMIT = 12
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "CUTOUT_DATA_DIR": str(tmp_path_factory.mktemp("var")),
-        "CUTOUT_PORT": str(port),
-        "CUTOUT_SIGNUP_CREDITS": "2",
-        "CUTOUT_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT),
-    }
-    env.pop("CUTOUT_DATABASE_URL", None)
-    cutout = Path(sys.executable).with_name("cutout")
-    process = subprocess.Popen([str(cutout), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.stdout.read().decode()  # type: ignore[union-attr]
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("cutout serve did not become ready in 60 s")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    yield from start_server(tmp_path_factory, CUTOUT_SIGNUP_CREDITS="2", CUTOUT_RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT))
 
 
 def new_key(server: str, email: str) -> str:
