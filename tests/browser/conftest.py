@@ -3,17 +3,14 @@ model) on a free loopback port, driven by Debian's Chromium through Playwright."
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
+from e2e.test_server import server_env, serving
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from services import require_service
 
@@ -43,27 +40,12 @@ class Site:
         return done.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="package")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """Builds the site the way `make site` does (warnings fatal), then serves it with the API."""
     require_service(CHROMIUM.exists(), f"Chromium at {CHROMIUM} (make chromium installs it)")
     data_dir = tmp_path_factory.mktemp("var")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "CUTOUT_DATA_DIR": str(data_dir),
-        "CUTOUT_PORT": str(port),
-        "CUTOUT_PUBLIC_URL": url,
-        "CUTOUT_SITE_DIR": str(data_dir / "site"),
-    }
-    env.pop("CUTOUT_DATABASE_URL", None)
+    env = server_env(data_dir, CUTOUT_SITE_DIR=str(data_dir / "site"))
     pelican = Path(sys.executable).with_name("pelican")
     build = subprocess.run(
         [str(pelican), "--fatal", "warnings", "-s", str(ROOT / "pelican.conf.py")],
@@ -74,23 +56,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         timeout=120,
     )
     assert build.returncode == 0, build.stdout + build.stderr
-    cutout = Path(sys.executable).with_name("cutout")
-    process = subprocess.Popen([str(cutout), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.stdout.read().decode()  # type: ignore[union-attr]
-            try:
-                if httpx.get(f"{url}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("cutout serve did not become ready in 60 s")
+    with serving(env) as url:
         yield Site(url, env)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 # Package scope: Playwright's sync driver keeps an event loop running in this thread, which the

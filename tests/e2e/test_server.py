@@ -3,6 +3,7 @@ model, SQLite under a fresh data directory, driven over HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -27,19 +28,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterator[str]:
-    """A `cutout serve` on a free port with a fresh data directory; yields its base URL."""
-    data_dir = tmp_path_factory.mktemp("var")
+def server_env(data_dir: Path, **env: str) -> dict[str, str]:
+    """The environment of a `cutout serve` on a free port with its own data directory (SQLite)."""
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
+    merged = {
         **os.environ,
         "CUTOUT_DATA_DIR": str(data_dir),
         "CUTOUT_PORT": str(port),
-        "CUTOUT_PUBLIC_URL": base,
+        "CUTOUT_PUBLIC_URL": f"http://127.0.0.1:{port}",
         **env,
     }
-    env.pop("CUTOUT_DATABASE_URL", None)
+    merged.pop("CUTOUT_DATABASE_URL", None)
+    return merged
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str]) -> Iterator[str]:
+    """Run `cutout serve` with ``env`` until the block ends; yields its base URL once it is ready."""
+    base = env["CUTOUT_PUBLIC_URL"]
     cutout = Path(sys.executable).with_name("cutout")
     process = subprocess.Popen([str(cutout), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
@@ -57,6 +63,13 @@ def start_server(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterat
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def start_server(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterator[str]:
+    """A `cutout serve` on a free port with a fresh data directory; yields its base URL."""
+    data_dir = tmp_path_factory.mktemp("var")
+    with serving(server_env(data_dir, **env)) as base:
+        yield base
     assert (data_dir / "cutout.db").exists()
 
 
