@@ -31,6 +31,8 @@ JPEG_QUALITY = 90
 WEBP_QUALITY = 90
 WHITE = (255, 255, 255)
 
+# SVG is text that Pillow does not identify; spotted here so it is refused as a format, like GIF.
+_SVG = re.compile(rb"<svg[\s>]", re.IGNORECASE)
 _HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 _NAMED_COLOR = re.compile(r"^[a-zA-Z]+$")
 
@@ -197,6 +199,8 @@ def _format_name(im: Image.Image) -> str:
 
 def _unaccepted(data: bytes) -> DomainError:
     """Not a JPEG, PNG or WebP Pillow could open: another image format, or not an image at all."""
+    if _SVG.search(data[:4096]):
+        return UnsupportedFormat("SVG images are not supported; send a JPEG, PNG or WebP image.", format="SVG")
     try:
         with Image.open(BytesIO(data)) as other:
             name = other.format

@@ -129,6 +129,19 @@ def test_probe_refuses_other_image_formats_as_unsupported(imaging, fmt):
         imaging.probe(encode(Image.new("RGB", (32, 32), "orange"), fmt))
 
 
+@pytest.mark.parametrize(
+    "svg",
+    [
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>',
+        b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- drawn by hand -->\n<SVG width="8" height="8"></SVG>',
+    ],
+)
+def test_svg_is_an_unsupported_format(imaging, svg):
+    with pytest.raises(UnsupportedFormat) as caught:
+        imaging.probe(svg)
+    assert caught.value.details["format"] == "SVG"
+
+
 async def test_decode_refuses_other_image_formats_too(imaging):
     with pytest.raises(UnsupportedFormat):
         await imaging.decode(encode(Image.new("RGB", (32, 32), "orange"), "GIF"), (32, 32))
