@@ -4,21 +4,26 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --disable-pip-version-check -q
 
-.PHONY: run test install install-test migrate clean
+.PHONY: run test bench install install-test install-bench migrate clean
 
 run: install
 	$(VENV)/bin/cutout serve
 
 test: install-test
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest
+
+# Not part of `make test`: minutes of load, and rembg installed into bench/.venv-rembg on first use.
+bench: install-bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 migrate: install
 	$(VENV)/bin/cutout migrate
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+install-bench: $(VENV)/.installed-bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +34,10 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) -e ".[test]"
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(PIP) -e ".[bench]"
 	touch $@
 
 clean:
