@@ -8,9 +8,12 @@ shared ``CpuPool``.
 from __future__ import annotations
 
 import re
+import struct
+import zlib
 from io import BytesIO
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import ExifTags, Image, ImageColor, UnidentifiedImageError
 
@@ -182,11 +185,11 @@ class PillowImaging:
                 canvas.alpha_composite(out)
                 out = canvas
 
+        if fmt is OutputFormat.PNG:
+            return RenderedImage(_png(out, icc_profile), fmt.media_type, out.width, out.height)
         buffer = BytesIO()
         extra: dict[str, Any] = {"icc_profile": icc_profile} if icc_profile else {}
-        if fmt is OutputFormat.PNG:
-            out.save(buffer, "PNG", compress_level=PNG_COMPRESS_LEVEL, **extra)
-        elif fmt is OutputFormat.JPG:
+        if fmt is OutputFormat.JPG:
             out.save(buffer, "JPEG", quality=JPEG_QUALITY, **extra)
         else:
             out.save(buffer, "WEBP", quality=WEBP_QUALITY, lossless=False, **extra)
@@ -277,6 +280,24 @@ def _crop_box(mask: Image.Image, options: CutoutOptions) -> tuple[int, int, int,
         right + margin.right.pixels(width),
         bottom + margin.bottom.pixels(height),
     )
+
+
+def _png(image: Image.Image, icc_profile: bytes | None) -> bytes:
+    """PNG of an RGB or RGBA image through OpenCV's libpng with the Up filter alone: for the same size,
+    about 40 % less CPU than Pillow, which tries five filters on every row (12 MP: 455 vs 739 ms).
+    OpenCV writes no colour profile, so a source's profile goes in as an iCCP chunk after IHDR."""
+    to_bgr = cv2.COLOR_RGBA2BGRA if image.mode == "RGBA" else cv2.COLOR_RGB2BGR
+    options = [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESS_LEVEL, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(np.asarray(image), to_bgr), options)
+    if not ok:
+        raise RuntimeError("OpenCV could not encode the PNG")
+    data = encoded.tobytes()
+    if not icc_profile:
+        return data
+    body = b"ICC Profile\0\0" + zlib.compress(icc_profile)
+    chunk = struct.pack(">I", len(body)) + b"iCCP" + body + struct.pack(">I", zlib.crc32(b"iCCP" + body))
+    header_end = 8 + 25  # the signature, then IHDR, which libpng always writes first
+    return data[:header_end] + chunk + data[header_end:]
 
 
 def _flatten(picture: Image.Image, mask: Image.Image, color: tuple[int, ...]) -> Image.Image:

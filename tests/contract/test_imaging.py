@@ -12,7 +12,7 @@ from io import BytesIO
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageCms, ImageDraw
 
 from adapters.cpu import CpuPool
 from adapters.imaging import PillowImaging
@@ -438,6 +438,18 @@ async def test_jpg_takes_the_bg_color(imaging):
     options = CutoutOptions(format=OutputFormat.JPG, bg_color="red")
     out = rendered((await imaging.render(scene_picture(), scene_mask(), options)).data)
     assert _is_red(out.getpixel((2, 2)))
+
+
+@pytest.mark.parametrize("bg_color", [None, "336699"])  # RGBA, and RGB flattened onto an opaque colour
+async def test_png_keeps_the_colour_profile_of_the_source(imaging, bg_color):
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    data = encode(noise((64, 48)), "JPEG", quality=95, icc_profile=profile)
+    picture = await imaging.decode(data, (64, 48))
+    mask = Image.new("L", (64, 48), 255)
+    result = await imaging.render(picture, mask, CutoutOptions(bg_color=bg_color))
+    out = Image.open(BytesIO(result.data))
+    assert out.info.get("icc_profile") == profile
+    assert np.array_equal(np.asarray(out.convert("RGB")), np.asarray(picture))
 
 
 async def test_webp_keeps_alpha(imaging):
