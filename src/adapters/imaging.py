@@ -286,9 +286,15 @@ def _png(image: Image.Image, icc_profile: bytes | None) -> bytes:
     """PNG of an RGB or RGBA image through OpenCV's libpng with the Up filter alone: for the same size,
     about 40 % less CPU than Pillow, which tries five filters on every row (12 MP: 455 vs 739 ms).
     OpenCV writes no colour profile, so a source's profile goes in as an iCCP chunk after IHDR."""
-    to_bgr = cv2.COLOR_RGBA2BGRA if image.mode == "RGBA" else cv2.COLOR_RGB2BGR
+    if image.mode == "RGBA":
+        pixels = cv2.cvtColor(np.asarray(image), cv2.COLOR_RGBA2BGRA)
+        # A fully transparent pixel shows no colour: black it out, as rembg does. Removed backgrounds
+        # then cost next to nothing to store or to compress. (A new dst is zeroed where the mask is 0.)
+        pixels = cv2.bitwise_and(pixels, pixels, mask=np.ascontiguousarray(pixels[..., 3]))
+    else:
+        pixels = cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)
     options = [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESS_LEVEL, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
-    ok, encoded = cv2.imencode(".png", cv2.cvtColor(np.asarray(image), to_bgr), options)
+    ok, encoded = cv2.imencode(".png", pixels, options)
     if not ok:
         raise RuntimeError("OpenCV could not encode the PNG")
     data = encoded.tobytes()

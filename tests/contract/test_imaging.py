@@ -347,6 +347,17 @@ async def test_png_has_the_mask_as_alpha(imaging):
     assert out.getpixel((100, 99))[:3] == GREEN
 
 
+async def test_png_keeps_the_colour_of_visible_pixels_and_blacks_out_invisible_ones(imaging):
+    picture = noise(SCENE)
+    mask = Image.new("L", SCENE, 0)
+    mask.paste(128, (0, 0, 100, 100))
+    mask.paste(255, (100, 0, 150, 100))
+    out = np.asarray(rendered((await imaging.render(picture, mask, CutoutOptions())).data))
+    visible = np.asarray(mask) > 0
+    assert np.array_equal(out[..., :3][visible], np.asarray(picture)[visible])
+    assert not out[~visible].any()  # alpha 0 and no colour
+
+
 async def test_render_leaves_the_picture_as_it_was(imaging):
     picture = scene_picture()
     await imaging.render(picture, scene_mask(), CutoutOptions(crop=True))
