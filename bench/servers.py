@@ -4,6 +4,7 @@ with the same U2-Net-p file, and a bare Litestar JSON handler under the same uvi
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -71,21 +72,15 @@ def _api_key(base: str) -> str:
 
 
 def install_rembg() -> Path:
-    """rembg from PyPI in its own virtual environment (made once), and U2NET_HOME holding our model file."""
+    """rembg from PyPI in its own virtual environment (made once), on the same onnxruntime release as
+    Cutout so the comparison is of the pipelines, and U2NET_HOME holding our model file."""
     rembg = REMBG_VENV / "bin" / "rembg"
-    if not rembg.exists():
-        print(f"installing rembg {REMBG_VERSION} into {REMBG_VENV} (once) ...", flush=True)
+    onnxruntime = importlib.metadata.version("onnxruntime")
+    if not rembg.exists() or rembg_onnxruntime_version() != onnxruntime:
+        print(f"installing rembg {REMBG_VERSION} into {REMBG_VENV} ...", flush=True)
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(REMBG_VENV)], check=True)
-        subprocess.run(
-            [
-                str(REMBG_VENV / "bin" / "pip"),
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                f"rembg[cpu,cli]=={REMBG_VERSION}",
-            ],
-            check=True,
-        )
+        pip = [str(REMBG_VENV / "bin" / "pip"), "install", "-q", "--disable-pip-version-check"]
+        subprocess.run([*pip, f"rembg[cpu,cli]=={REMBG_VERSION}", f"onnxruntime=={onnxruntime}"], check=True)
         # The first import compiles pymatting's numba kernels (most of a minute); not the server's start-up.
         subprocess.run([str(rembg), "--help"], check=True, capture_output=True)
     MODEL_HOME.mkdir(exist_ok=True)
@@ -95,10 +90,13 @@ def install_rembg() -> Path:
     return rembg
 
 
-def rembg_onnxruntime_version() -> str:
+def rembg_onnxruntime_version() -> str | None:
     python = REMBG_VENV / "bin" / "python"
+    if not python.exists():
+        return None
     command = [str(python), "-c", "import onnxruntime; print(onnxruntime.__version__)"]
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
+    answer = subprocess.run(command, capture_output=True, text=True)
+    return answer.stdout.strip() if answer.returncode == 0 else None
 
 
 @contextlib.contextmanager
