@@ -8,6 +8,7 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
+from domain.use_cases.credits import MAX_OFFSET, MAX_PAGE
 from domain.users import User
 from entrypoints.bootstrap import Services
 from entrypoints.http.auth import SIGNED_IN
@@ -24,8 +25,8 @@ from entrypoints.http.schemas import CreditsView, LedgerEntryView, error_respons
 async def credits(
     request: Request[Any, Any, Any],
     user: NamedDependency[User],
-    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> CreditsView:
     services: Services = request.app.state.services
     statement = await services.get_statement(user, limit, offset)
