@@ -9,7 +9,7 @@ from io import BytesIO
 import numpy as np
 from PIL import Image
 
-from bench.load import Batch, hammer, upload_batch
+from bench.load import Batch, Hammered, hammer, upload_batch
 from bench.pipeline import Pipeline
 from bench.processes import tree_rss
 from bench.servers import Server
@@ -41,12 +41,12 @@ async def pipeline_floor(images: dict[float, bytes], repeats: int, throughput_re
 
 def _summary(batches: list[Batch]) -> dict[str, float]:
     latencies = sorted(latency for batch in batches for latency in batch.latencies)
-    cuts = statistics.quantiles(latencies, n=20, method="inclusive") if len(latencies) > 1 else latencies * 19
+    p95 = statistics.quantiles(latencies, n=20, method="inclusive")[18] if len(latencies) > 1 else latencies[0]
     return {
         "requests": len(latencies),
         "throughput": len(latencies) / sum(batch.wall for batch in batches),
         "p50_s": statistics.median(latencies),
-        "p95_s": cuts[18],
+        "p95_s": p95,
         "peak_rss_mb": max(batch.peak_rss for batch in batches) / MB,
     }
 
@@ -104,18 +104,18 @@ async def rss_drift(server: Server, image: bytes, warmup: int, total: int, concu
 
 async def api_overhead(cutout: Server, bare_base: str, connections: int, seconds: float, rounds: int) -> dict:
     """Authenticated GET /api/v1/me against the bare handler, alternating, same connections and time."""
-    totals = {"cutout": [0, 0.0, 0.0], "bare": [0, 0.0, 0.0]}
+    targets = [("cutout", cutout.base, cutout.headers), ("bare", bare_base, {})]
+    runs: dict[str, list[Hammered]] = {name: [] for name, _, _ in targets}
     for round_ in range(rounds):
-        runs = [("cutout", cutout.base, cutout.headers), ("bare", bare_base, {})]
-        for name, base, headers in runs if round_ % 2 == 0 else reversed(runs):
-            result = await hammer(f"{base}/api/v1/me", headers, connections, seconds)
-            totals[name][0] += result.requests
-            totals[name][1] += result.seconds
-            totals[name][2] = max(totals[name][2], result.client_cpu_percent)
-    rates = {name: requests / elapsed for name, (requests, elapsed, _) in totals.items()}
+        for name, base, headers in targets if round_ % 2 == 0 else reversed(targets):
+            runs[name].append(await hammer(f"{base}/api/v1/me", headers, connections, seconds))
+
+    def rate(name: str) -> float:
+        return sum(run.requests for run in runs[name]) / sum(run.seconds for run in runs[name])
+
     return {
         "connections": connections,
-        "cutout_rps": rates["cutout"],
-        "bare_rps": rates["bare"],
-        "client_cpu_percent_max": max(cpu for _, _, cpu in totals.values()),
+        "cutout_rps": rate("cutout"),
+        "bare_rps": rate("bare"),
+        "client_cpu_percent_max": max(run.client_cpu_percent for name in runs for run in runs[name]),
     }

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -31,7 +30,7 @@ from entrypoints.http.app import create_app
 
 pytestmark = pytest.mark.mysql
 
-EXAMPLES_PER_OPERATION_AND_MODE = 45
+EXAMPLES_PER_OPERATION_AND_MODE = 50
 MIN_CASES = 500
 # Not `positive_data_acceptance`: a schema cannot say "a decodable photo", "a CSS colour name" or "an unused
 # email", so schema-valid requests can be refused for such reasons, always with a documented 4xx.
@@ -65,9 +64,7 @@ def api_key(server: str) -> str:
         return created.json()["key"]
 
 
-def test_generated_requests_get_no_server_error_and_answers_match_the_schema(
-    server: str, api_key: str, tmp_path: Path
-) -> None:
+def test_generated_requests_get_no_server_error_and_answers_match_the_schema(server: str, api_key: str) -> None:
     schema = schemathesis.openapi.from_url(f"{server}/schema/openapi.json")
     cases: Counter[str] = Counter()
     failures: dict[str, str] = {}
@@ -91,9 +88,7 @@ def test_generated_requests_get_no_server_error_and_answers_match_the_schema(
                 run()
             except Unsatisfiable:  # nothing to make invalid (no parameters, no body)
                 assert mode is GenerationMode.NEGATIVE
-            except BaseException as error:  # a check's FailureGroup is a BaseExceptionGroup
-                if not isinstance(error, Exception | BaseExceptionGroup):
-                    raise
+            except (Exception, BaseExceptionGroup) as error:  # the checks raise a BaseExceptionGroup
                 failures[f"{operation.label} ({mode.value})"] = str(error)
 
     assert not failures, "\n\n".join(f"== {name}\n{text}" for name, text in failures.items())
