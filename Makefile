@@ -5,15 +5,19 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --disable-pip-version-check -q
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test install install-test migrate clean site chromium
+.PHONY: run test bench install install-test install-bench migrate clean site chromium
 
 run: install site
 	$(VENV)/bin/cutout serve
 
 test: install-test chromium site
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest
+
+# Not part of `make test`: minutes of load, and rembg installed into bench/.venv-rembg on first use.
+bench: install-bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 migrate: install
 	$(VENV)/bin/cutout migrate
@@ -31,6 +35,7 @@ chromium:
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+install-bench: $(VENV)/.installed-bench
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +50,10 @@ $(VENV)/.installed-site: $(VENV)/.installed
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) -e ".[test]"
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(PIP) -e ".[bench]"
 	touch $@
 
 clean:

@@ -8,6 +8,7 @@ shared ``CpuPool``.
 from __future__ import annotations
 
 import math
+import re
 from io import BytesIO
 from typing import Any
 
@@ -26,6 +27,9 @@ _FORMAT_ALIASES = {"MPO": "JPEG"}
 
 RESIZE_REDUCING_GAP = 3.0
 WHITE = (255, 255, 255)
+
+# SVG is text that Pillow does not identify; spotted here so it is refused as a format, like GIF.
+_SVG = re.compile(rb"<svg[\s>]", re.IGNORECASE)
 
 # EXIF orientation -> the transpose that makes the image upright (as ImageOps.exif_transpose does).
 _ORIENTATION = {
@@ -153,6 +157,8 @@ def _format_name(im: Image.Image) -> str:
 
 def _unaccepted(data: bytes) -> DomainError:
     """Not a JPEG, PNG or WebP Pillow could open: another image format, or not an image at all."""
+    if _SVG.search(data[:4096]):
+        return UnsupportedFormat("SVG images are not supported; send a JPEG, PNG or WebP image.", format="SVG")
     try:
         with Image.open(BytesIO(data)) as other:
             name = other.format

@@ -153,8 +153,9 @@ async def test_credits_statement(client: AsyncTestClient[Any]) -> None:
     body = (await client.get("/api/v1/credits", headers={"X-Api-Key": key})).json()
     assert body["balance"] == 3 and body["total"] == 1
     assert body["entries"][0]["kind"] == "signup_grant" and body["entries"][0]["delta"] == 3
-    bad = await client.get("/api/v1/credits?limit=0", headers={"X-Api-Key": key})
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request"
+    for query in ("limit=0", "offset=-1", "offset=36893488147419103232"):  # the last overflowed MySQL's OFFSET
+        bad = await client.get(f"/api/v1/credits?{query}", headers={"X-Api-Key": key})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_request", query
 
 
 async def test_unknown_route_and_method(client: AsyncTestClient[Any]) -> None:

@@ -12,7 +12,7 @@ from io import BytesIO
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageCms, ImageDraw
 
 from adapters.cpu import CpuPool
 from adapters.imaging import PillowImaging
@@ -127,6 +127,19 @@ def test_probe_refuses_what_is_not_an_image(imaging, data):
 def test_probe_refuses_other_image_formats_as_unsupported(imaging, fmt):
     with pytest.raises(UnsupportedFormat):
         imaging.probe(encode(Image.new("RGB", (32, 32), "orange"), fmt))
+
+
+@pytest.mark.parametrize(
+    "svg",
+    [
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>',
+        b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- drawn by hand -->\n<SVG width="8" height="8"></SVG>',
+    ],
+)
+def test_svg_is_an_unsupported_format(imaging, svg):
+    with pytest.raises(UnsupportedFormat) as caught:
+        imaging.probe(svg)
+    assert caught.value.details["format"] == "SVG"
 
 
 async def test_decode_refuses_other_image_formats_too(imaging):
@@ -334,6 +347,17 @@ async def test_png_has_the_mask_as_alpha(imaging):
     assert out.getpixel((100, 99))[:3] == GREEN
 
 
+async def test_png_keeps_the_colour_of_visible_pixels_and_blacks_out_invisible_ones(imaging):
+    picture = noise(SCENE)
+    mask = Image.new("L", SCENE, 0)
+    mask.paste(128, (0, 0, 100, 100))
+    mask.paste(255, (100, 0, 150, 100))
+    out = np.asarray(rendered((await imaging.render(picture, mask, CutoutOptions())).data))
+    visible = np.asarray(mask) > 0
+    assert np.array_equal(out[..., :3][visible], np.asarray(picture)[visible])
+    assert not out[~visible].any()  # alpha 0 and no colour
+
+
 async def test_render_leaves_the_picture_as_it_was(imaging):
     picture = scene_picture()
     await imaging.render(picture, scene_mask(), CutoutOptions(crop=True))
@@ -426,6 +450,18 @@ async def test_jpg_takes_the_bg_color(imaging):
     options = CutoutOptions(format=OutputFormat.JPG, bg_color="red")
     out = rendered((await imaging.render(scene_picture(), scene_mask(), options)).data)
     assert _is_red(out.getpixel((2, 2)))
+
+
+@pytest.mark.parametrize("bg_color", [None, "336699"])  # RGBA, and RGB flattened onto an opaque colour
+async def test_png_keeps_the_colour_profile_of_the_source(imaging, bg_color):
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+    data = encode(noise((64, 48)), "JPEG", quality=95, icc_profile=profile)
+    picture = await imaging.decode(data, (64, 48))
+    mask = Image.new("L", (64, 48), 255)
+    result = await imaging.render(picture, mask, CutoutOptions(bg_color=bg_color))
+    out = Image.open(BytesIO(result.data))
+    assert out.info.get("icc_profile") == profile
+    assert np.array_equal(np.asarray(out.convert("RGB")), np.asarray(picture))
 
 
 async def test_webp_keeps_alpha(imaging):

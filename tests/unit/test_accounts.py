@@ -8,6 +8,7 @@ from domain.errors import (
     EmailTaken,
     InvalidCredentials,
     InvalidEmail,
+    InvalidRequest,
     NotFound,
     TooManyAttempts,
     Unauthorized,
@@ -16,7 +17,7 @@ from domain.errors import (
 from domain.throttle import FREE_ATTEMPTS, LoginThrottle
 from domain.use_cases.accounts import Authenticate, LogIn, LogOut, SignUp
 from domain.use_cases.api_keys import CreateApiKey, ListApiKeys, RevokeApiKey
-from domain.use_cases.credits import GetStatement, GrantCredits
+from domain.use_cases.credits import MAX_OFFSET, GetStatement, GrantCredits
 
 
 @pytest.fixture
@@ -153,3 +154,5 @@ async def test_grant_and_statement(sign_up: SignUp, uow: FakeUnitOfWorkFactory, 
     assert [(e.kind, e.delta) for e in statement.entries] == [(LedgerKind.ADMIN_GRANT, 5)]
     with pytest.raises(NotFound):
         await GrantCredits(uow, clock)("nobody@example.com", 5)
+    with pytest.raises(InvalidRequest):
+        await GetStatement(uow)(user, offset=MAX_OFFSET + 1)

@@ -14,7 +14,7 @@ from litestar import Request
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException
-from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIMediaType, Operation, Reference, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
 from domain.cutouts import Channels, CutoutOptions, ForegroundType, ImageSource, OutputFormat, Shadow, TypeLevel
@@ -194,9 +194,22 @@ def _form_schema(with_file: bool) -> Schema:
 
 @dataclass
 class CutoutOperation(Operation):
-    """Documents the three body encodings the handler reads itself."""
+    """Documents the three body encodings the handler reads itself, and the image answers next to the JSON one."""
 
     def __post_init__(self) -> None:
+        success = self.responses["200"] if self.responses else None
+        if success is not None and not isinstance(success, Reference) and success.content is not None:
+            image = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format="binary"))
+            success.content.update({media_type: image for media_type in ("image/png", "image/jpeg", "image/webp")})
+            integer = Schema(type=OpenAPIType.STRING, pattern="^[0-9]+$")
+            success.headers = {
+                name: OpenAPIHeader(schema=integer, required=True, description=description)
+                for name, description in (
+                    ("X-Credits-Charged", "Credits this cut-out cost: 0 or 1"),
+                    ("X-Width", "Width of the result in pixels"),
+                    ("X-Height", "Height of the result in pixels"),
+                )
+            }
         self.request_body = RequestBody(
             required=True,
             content={

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from http import HTTPStatus
+from typing import Annotated, Any, Literal
 
 import msgspec
+from litestar.openapi.datastructures import ResponseSpec
 
-from domain.api_keys import ApiKey
+from domain.api_keys import MAX_NAME_LENGTH, ApiKey
 from domain.credits import LedgerEntry
 from domain.plans import Plan
 from domain.users import User
@@ -31,7 +33,7 @@ class Account(msgspec.Struct):
 
 
 class NewApiKey(msgspec.Struct):
-    name: str
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME_LENGTH)]
 
 
 class ApiKeyView(msgspec.Struct):
@@ -178,3 +180,10 @@ class ContactForm(msgspec.Struct):
 
 class ContactReceived(msgspec.Struct):
     status: Literal["received"] = "received"
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries saying these statuses answer with ``ErrorBody``; without them Litestar documents
+    its own error shape for 400, which our exception handlers never send."""
+    return {
+        status: ResponseSpec(ErrorBody, description=f"{HTTPStatus(status).phrase} (see error.code)")
+        for status in statuses
+    }

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
 from domain.errors import Unauthorized
@@ -19,7 +20,7 @@ from entrypoints.http.auth import (
     optional_user,
     set_session_cookie,
 )
-from entrypoints.http.schemas import Account, Credentials, SessionState
+from entrypoints.http.schemas import Account, Credentials, SessionState, error_responses
 
 AUTH = ["auth"]
 
@@ -31,7 +32,13 @@ def _signed_in(request: Request[Any, Any, Any], account: Account, token: str, st
     return response
 
 
-@post("/api/v1/auth/signup", tags=AUTH, summary="Create an account and sign in", status_code=201)
+@post(
+    "/api/v1/auth/signup",
+    tags=AUTH,
+    summary="Create an account and sign in",
+    status_code=201,
+    responses=error_responses(400, 409, 422),
+)
 async def sign_up(request: Request[Any, Any, Any], data: JSONBody[Credentials]) -> Response[Account]:
     services: Services = request.app.state.services
     user = await services.sign_up(data.email, data.password)
@@ -39,14 +46,27 @@ async def sign_up(request: Request[Any, Any, Any], data: JSONBody[Credentials]) 
     return _signed_in(request, Account.of(user, await services.get_balance(user)), token, 201)
 
 
-@post("/api/v1/auth/login", tags=AUTH, summary="Sign in with email and password", status_code=200)
+@post(
+    "/api/v1/auth/login",
+    tags=AUTH,
+    summary="Sign in with email and password",
+    status_code=200,
+    responses=error_responses(400, 401, 429),
+)
 async def log_in(request: Request[Any, Any, Any], data: JSONBody[Credentials]) -> Response[Account]:
     services: Services = request.app.state.services
     user, token = await services.log_in(data.email, data.password)
     return _signed_in(request, Account.of(user, await services.get_balance(user)), token, 200)
 
 
-@post("/api/v1/auth/logout", tags=AUTH, summary="End this browser session", status_code=204)
+@post(
+    "/api/v1/auth/logout",
+    tags=AUTH,
+    summary="End this browser session",
+    status_code=204,
+    # Litestar documents a JSON body for Response[None]; a 204 has none.
+    responses={204: ResponseSpec(None, description="Signed out"), **error_responses(403)},
+)
 async def log_out(request: Request[Any, Any, Any]) -> Response[None]:
     services: Services = request.app.state.services
     if token := request.cookies.get(SESSION_COOKIE):
@@ -56,7 +76,13 @@ async def log_out(request: Request[Any, Any, Any]) -> Response[None]:
     return response
 
 
-@get("/api/v1/me", security=SIGNED_IN, tags=AUTH, summary="The signed-in account and its credit balance")
+@get(
+    "/api/v1/me",
+    security=SIGNED_IN,
+    tags=AUTH,
+    summary="The signed-in account and its credit balance",
+    responses=error_responses(401),
+)
 async def me(request: Request[Any, Any, Any], user: NamedDependency[User]) -> Account:
     services: Services = request.app.state.services
     return Account.of(user, await services.get_balance(user))

@@ -12,7 +12,7 @@ from litestar.params import FromPath, JSONBody
 from domain.users import User
 from entrypoints.bootstrap import Services
 from entrypoints.http.auth import SIGNED_IN
-from entrypoints.http.schemas import ApiKeyList, ApiKeyView, CreatedApiKey, NewApiKey
+from entrypoints.http.schemas import ApiKeyList, ApiKeyView, CreatedApiKey, NewApiKey, error_responses
 
 KEYS = ["api keys"]
 
@@ -23,6 +23,7 @@ KEYS = ["api keys"]
     tags=KEYS,
     summary="Create an API key (its secret is shown once)",
     status_code=201,
+    responses=error_responses(400, 401, 403),
 )
 async def create_api_key(
     request: Request[Any, Any, Any], user: NamedDependency[User], data: JSONBody[NewApiKey]
@@ -33,13 +34,20 @@ async def create_api_key(
     return CreatedApiKey(view.id, view.name, view.prefix, view.created_at, view.last_used_at, view.revoked_at, secret)
 
 
-@get("/api/v1/api-keys", security=SIGNED_IN, tags=KEYS, summary="List your API keys")
+@get("/api/v1/api-keys", security=SIGNED_IN, tags=KEYS, summary="List your API keys", responses=error_responses(401))
 async def list_api_keys(request: Request[Any, Any, Any], user: NamedDependency[User]) -> ApiKeyList:
     services: Services = request.app.state.services
     return ApiKeyList([ApiKeyView.of(key) for key in await services.list_api_keys(user)])
 
 
-@delete("/api/v1/api-keys/{key_id:uuid}", security=SIGNED_IN, tags=KEYS, summary="Revoke an API key", status_code=204)
+@delete(
+    "/api/v1/api-keys/{key_id:uuid}",
+    security=SIGNED_IN,
+    tags=KEYS,
+    summary="Revoke an API key",
+    status_code=204,
+    responses=error_responses(400, 401, 403, 404),
+)
 async def revoke_api_key(
     request: Request[Any, Any, Any], user: NamedDependency[User], key_id: FromPath[uuid.UUID]
 ) -> None:

@@ -20,6 +20,7 @@ from entrypoints.http.schemas import ContactForm, ContactReceived, ErrorBody
     description="`name`, `email` and `message` (10 to 5000 characters). At most 5 messages per hour per address.",
     status_code=202,
     responses={
+        400: ResponseSpec(ErrorBody, description="invalid_request: the body is not a JSON object of strings"),
         422: ResponseSpec(ErrorBody, description="invalid_field or invalid_email, with `details.field`"),
         429: ResponseSpec(ErrorBody, description="rate_limited, with Retry-After"),
     },

@@ -6,20 +6,27 @@ from typing import Annotated, Any
 
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import QueryParameter
 
+from domain.use_cases.credits import MAX_OFFSET, MAX_PAGE
 from domain.users import User
 from entrypoints.bootstrap import Services
 from entrypoints.http.auth import SIGNED_IN
-from entrypoints.http.schemas import CreditsView, LedgerEntryView
+from entrypoints.http.schemas import CreditsView, LedgerEntryView, error_responses
 
 
-@get("/api/v1/credits", security=SIGNED_IN, tags=["credits"], summary="Balance and ledger entries, newest first")
+@get(
+    "/api/v1/credits",
+    security=SIGNED_IN,
+    tags=["credits"],
+    summary="Balance and ledger entries, newest first",
+    responses=error_responses(400, 401),
+)
 async def credits(
     request: Request[Any, Any, Any],
     user: NamedDependency[User],
-    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-    offset: FromQuery[int] = 0,
+    limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> CreditsView:
     services: Services = request.app.state.services
     statement = await services.get_statement(user, limit, offset)

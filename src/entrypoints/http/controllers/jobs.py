@@ -17,6 +17,7 @@ from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 from domain.jobs import Job, JobStatus
 from domain.ports import BlobStore
 from domain.use_cases.callbacks import job_document
+from domain.use_cases.credits import MAX_OFFSET
 from domain.use_cases.jobs import result_link
 from domain.users import User
 from entrypoints.bootstrap import Services
@@ -25,6 +26,7 @@ from entrypoints.http.errors import error_spec
 from entrypoints.http.job_schemas import JobList, JobView, WebhookSecret
 from entrypoints.http.rate_limit import enforce_rate_limit
 from entrypoints.http.removebg_form import NATIVE_DEFAULTS, CutoutOperation, read_cutout_request, read_fields
+from entrypoints.http.schemas import error_responses
 
 EVENTS_POLL_SECONDS = 0.5
 EVENTS_KEEPALIVE_SECONDS = 15.0
@@ -77,12 +79,18 @@ async def submit_job(
     return Response(view, status_code=202 if submission.created else 200, headers=headers)
 
 
-@get("/api/v1/jobs", security=SIGNED_IN, tags=["jobs"], summary="Your jobs, newest first")
+@get(
+    "/api/v1/jobs",
+    security=SIGNED_IN,
+    tags=["jobs"],
+    summary="Your jobs, newest first",
+    responses=error_responses(400, 401),
+)
 async def list_jobs(
     request: Request[Any, Any, Any],
     user: NamedDependency[User],
     limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-    offset: Annotated[int, QueryParameter(ge=0)] = 0,
+    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
 ) -> JobList:
     services: Services = request.app.state.services
     jobs, total = await services.list_jobs(user, limit, offset)

@@ -39,12 +39,15 @@ def _error(description: str) -> ResponseSpec:
     status_code=200,
     operation_class=CutoutOperation,
     responses={
+        200: ResponseSpec(RemoveBgResult, description="The cut-out: an image, or JSON with Accept: application/json"),
         400: _error("Bad input: invalid_image, image_too_large, missing_source, url_not_allowed, ..."),
         401: _error("Not signed in and no valid API key (signed out, only size=preview is allowed)"),
         402: _error("insufficient_credits"),
+        403: _error("csrf_failed: a session-cookie request without X-CSRFToken"),
         413: _error("file_too_large"),
-        415: _error("unsupported_format"),
+        415: _error("unsupported_format, unsupported_media_type"),
         429: _error("rate_limited (see Retry-After): too many requests, or a signed-out address's free previews"),
+        503: _error("inference_failed (refunded; try again)"),
     },
 )
 async def remove_background(request: Request[Any, Any, Any], user: NamedDependency[User | None]) -> Response[Any]:
