@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from e2e.test_server import start_server
 from images import encode, person_scene
+from live_accounts import new_api_key
 from PIL import Image
 
 pytestmark = pytest.mark.model
@@ -26,11 +27,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped
 
 def test_submit_follow_download_and_expire(server: str) -> None:
     photo, subject = person_scene(800, 600)
-    with httpx.Client(base_url=server, timeout=60) as browser:
-        browser.post("/api/v1/auth/signup", json={"email": "jobs@example.com", "password": "correct horse"})
-        key = browser.post(
-            "/api/v1/api-keys", json={"name": "jobs"}, headers={"X-CSRFToken": browser.cookies["csrftoken"]}
-        ).json()["key"]
+    key = new_api_key(server, "jobs@example.com")
 
     with httpx.Client(base_url=server, timeout=60, headers={"X-Api-Key": key}) as api:
         submitted = api.post("/api/v1/jobs", files={"image_file": ("photo.jpg", encode(photo))}, data={"size": "full"})

@@ -15,6 +15,7 @@ import pytest
 import remove_bg_api
 from e2e.test_server import start_server
 from images import encode, person_scene
+from live_accounts import new_api_key
 from PIL import Image
 
 pytestmark = pytest.mark.model
@@ -27,17 +28,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from start_server(tmp_path_factory, CUTOUT_SIGNUP_CREDITS="2", CUTOUT_RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT))
 
 
-def new_key(server: str, email: str) -> str:
-    with httpx.Client(base_url=server, timeout=30) as browser:
-        assert (
-            browser.post("/api/v1/auth/signup", json={"email": email, "password": "correct horse"}).status_code == 201
-        )
-        created = browser.post(
-            "/api/v1/api-keys", json={"name": "k"}, headers={"X-CSRFToken": browser.cookies["csrftoken"]}
-        )
-        return created.json()["key"]
-
-
 @pytest.fixture
 def client_at(server: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setattr(remove_bg_api, "API_URL", f"{server}/v1.0")  # the client's only URL setting
@@ -48,7 +38,7 @@ def test_remove_bg_api_cuts_out_previews_counts_and_fails_like_remove_bg(client_
     photo, subject = person_scene(1600, 1200)
     path = tmp_path / "photo.jpg"
     path.write_bytes(encode(photo, quality=90))
-    client = remove_bg_api.RemoveBg(new_key(client_at, "client@example.com"))  # reads /v1.0/account
+    client = remove_bg_api.RemoveBg(new_api_key(client_at, "client@example.com"))  # reads /v1.0/account
     assert client.account.balance() == 2
     assert client.account.get_balance_dict() == {"total": 2, "subscription": 0, "payg": 2, "enterprise": 0}
 
@@ -73,7 +63,7 @@ def test_remove_bg_api_cuts_out_previews_counts_and_fails_like_remove_bg(client_
 
 
 def test_a_picture_without_subject_is_unknown_foreground_and_costs_nothing(server: str) -> None:
-    key = new_key(server, "blank@example.com")
+    key = new_api_key(server, "blank@example.com")
     blank = encode(Image.new("RGB", (1200, 900), (240, 240, 240)), quality=90)
     with httpx.Client(base_url=server, timeout=60, headers={"X-Api-Key": key}) as api:
         response = api.post("/v1.0/removebg", files={"image_file": ("blank.jpg", blank)}, data={"size": "full"})
@@ -83,7 +73,7 @@ def test_a_picture_without_subject_is_unknown_foreground_and_costs_nothing(serve
 
 
 def test_the_rate_limit_answers_429_with_its_headers(server: str) -> None:
-    key = new_key(server, "busy@example.com")
+    key = new_api_key(server, "busy@example.com")
     with httpx.Client(base_url=server, timeout=30, headers={"X-Api-Key": key}) as api:
         # Refused requests are cheap (no image) but counted all the same; a window may turn over once.
         for _ in range(2 * RATE_LIMIT + 1):

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from api.conftest import make_settings
 from images import encode, person_scene
+from live_accounts import new_api_key
 from PIL import Image
 from robustness import malformed_images as corpus
 from robustness.live_server import serve_in_thread
@@ -70,14 +71,10 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     remover = OnnxRemover(cpu)
     adapters = real_adapters(database_url, imaging=PillowImaging(cpu), remover=remover)
     app = create_app(make_settings(data_dir, CUTOUT_SIGNUP_CREDITS="100"), adapters)
-    with serve_in_thread(app) as base, httpx.Client(base_url=base, timeout=60) as client:
-        client.post("/api/v1/auth/signup", json={"email": "corpus@example.com", "password": "correct horse"})
-        created = client.post(
-            "/api/v1/api-keys", json={"name": "k"}, headers={"X-CSRFToken": client.cookies["csrftoken"]}
-        )
-        client.cookies.clear()
-        client.headers["X-Api-Key"] = created.json()["key"]
-        yield client
+    with serve_in_thread(app) as base:
+        key = new_api_key(base, "corpus@example.com")
+        with httpx.Client(base_url=base, timeout=60, headers={"X-Api-Key": key}) as client:
+            yield client
 
 
 def balance(api: httpx.Client) -> int:

@@ -8,12 +8,12 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterator
 
-import httpx
 import pytest
 import schemathesis
 from api.conftest import make_settings
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from live_accounts import new_api_key
 from robustness.live_server import serve_in_thread
 from robustness.real_app import migrated, real_adapters
 from schemathesis import GenerationMode
@@ -54,14 +54,7 @@ def server(mysql_database: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 @pytest.fixture(scope="module")
 def api_key(server: str) -> str:
-    with httpx.Client(base_url=server) as browser:
-        signup = browser.post("/api/v1/auth/signup", json={"email": "fuzz@example.com", "password": "correct horse"})
-        assert signup.status_code == 201, signup.text
-        created = browser.post(
-            "/api/v1/api-keys", json={"name": "fuzz"}, headers={"X-CSRFToken": browser.cookies["csrftoken"]}
-        )
-        assert created.status_code == 201, created.text
-        return created.json()["key"]
+    return new_api_key(server, "fuzz@example.com")
 
 
 def test_generated_requests_get_no_server_error_and_answers_match_the_schema(server: str, api_key: str) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from api.conftest import make_settings
+from live_accounts import new_api_key
 from robustness.live_server import serve_in_thread
 from robustness.real_app import migrated, real_adapters
 from robustness.ssrf import PUBLIC_HOST, SSRF_CASES, SsrfCase, SsrfNetwork, redirect
@@ -25,14 +26,10 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     database_url = f"sqlite+aiosqlite:///{data_dir / 'cutout.db'}"
     asyncio.run(migrated(database_url))
     app = create_app(make_settings(data_dir), real_adapters(database_url, fetcher=SafeUrlFetcher()))
-    with serve_in_thread(app) as base, httpx.Client(base_url=base, timeout=30) as client:
-        client.post("/api/v1/auth/signup", json={"email": "ssrf@example.com", "password": "correct horse"})
-        created = client.post(
-            "/api/v1/api-keys", json={"name": "k"}, headers={"X-CSRFToken": client.cookies["csrftoken"]}
-        )
-        client.cookies.clear()
-        client.headers["X-Api-Key"] = created.json()["key"]
-        yield client
+    with serve_in_thread(app) as base:
+        key = new_api_key(base, "ssrf@example.com")
+        with httpx.Client(base_url=base, timeout=30, headers={"X-Api-Key": key}) as client:
+            yield client
 
 
 def balance(api: httpx.Client) -> int:

@@ -14,10 +14,11 @@ from domain.errors import (
     Unauthorized,
     WeakPassword,
 )
+from domain.paging import MAX_OFFSET
 from domain.throttle import FREE_ATTEMPTS, LoginThrottle
 from domain.use_cases.accounts import Authenticate, LogIn, LogOut, SignUp
 from domain.use_cases.api_keys import CreateApiKey, ListApiKeys, RevokeApiKey
-from domain.use_cases.credits import MAX_OFFSET, GetStatement, GrantCredits
+from domain.use_cases.credits import GetStatement, GrantCredits
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from domain import credits
 from domain.credits import LedgerEntry
 from domain.errors import InvalidRequest, NotFound
+from domain.paging import check_page
 from domain.ports import Clock, UnitOfWorkFactory
 from domain.users import User, normalise_email
-
-MAX_PAGE = 100
-MAX_OFFSET = 2**31 - 1  # far past any ledger; larger numbers overflow SQL's OFFSET on MySQL
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,8 +38,7 @@ class GetStatement:
     uow: UnitOfWorkFactory
 
     async def __call__(self, user: User, limit: int = 20, offset: int = 0) -> CreditStatement:
-        if not 1 <= limit <= MAX_PAGE or not 0 <= offset <= MAX_OFFSET:
-            raise InvalidRequest(f"limit must be 1 to {MAX_PAGE} and offset 0 to {MAX_OFFSET}.")
+        check_page(limit, offset)
         async with self.uow() as uow:
             balance = await uow.ledger.balance(user.id)
             entries, total = await uow.ledger.entries(user.id, limit, offset)

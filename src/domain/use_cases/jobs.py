@@ -19,9 +19,11 @@ from domain.errors import (
     ResultNotReady,
 )
 from domain.jobs import Job, JobResult, JobStatus, fingerprint, input_key
+from domain.paging import check_page
 from domain.pipeline import CutoutPipeline
 from domain.ports import BlobStore, Clock, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import SizeChoice
+from domain.use_cases.credits import GetBalance
 from domain.use_cases.job_endings import cancel_and_refund
 from domain.users import User
 from domain.webhooks import check_callback_url, new_secret
@@ -76,7 +78,7 @@ class SubmitJob:
         if idempotency_key and (earlier := await self._earlier(user, idempotency_key, print_)):
             return Submission(earlier, created=False)
         info, options = await self.pipeline.inspect(data, options)
-        balance = await self._balance(user) if options.size is SizeChoice.AUTO else 0
+        balance = await GetBalance(self.uow)(user) if options.size is SizeChoice.AUTO else 0
         plan = self.pipeline.plan(info, options, balance)
         now = self.clock.now()
         job = Job(
@@ -112,10 +114,6 @@ class SubmitJob:
         if earlier is not None and earlier.fingerprint != print_:
             raise IdempotencyKeyReused(field="Idempotency-Key", job_id=str(earlier.id))
         return earlier
-
-    async def _balance(self, user: User) -> int:
-        async with self.uow() as uow:
-            return await uow.ledger.balance(user.id)
 
     async def _queue(self, job: Job) -> None:
         async with self.uow() as uow:
@@ -165,6 +163,7 @@ class ListJobs:
     uow: UnitOfWorkFactory
 
     async def __call__(self, user: User, limit: int = 20, offset: int = 0) -> tuple[Sequence[Job], int]:
+        check_page(limit, offset)
         async with self.uow() as uow:
             return await uow.jobs.list_for_user(user.id, limit, offset)
 

@@ -15,6 +15,7 @@ from domain.jobs import Job, JobStatus
 from domain.pipeline import CutoutPipeline
 from domain.ports import Clock, UnitOfWorkFactory
 from domain.pricing import SizeChoice
+from domain.use_cases.credits import GetBalance
 from domain.use_cases.job_endings import fail_and_refund
 from domain.users import User
 
@@ -50,7 +51,7 @@ class RemoveBackground:
             raise Unauthorized()
         data = await self.pipeline.load(source)
         info, options = await self.pipeline.inspect(data, options)
-        balance = await self._balance(user) if options.size is SizeChoice.AUTO else 0  # only auto reads it
+        balance = await GetBalance(self.uow)(user) if options.size is SizeChoice.AUTO else 0  # only auto reads it
         plan = self.pipeline.plan(info, options, balance)
         job = await self._reserve(user, options, plan.cost) if plan.cost else None
         try:
@@ -68,10 +69,6 @@ class RemoveBackground:
         if job is not None:
             await self._finish(job)
         return CutoutResult(image, plan.cost, reported_type(options.foreground_type, options.type_level))
-
-    async def _balance(self, user: User) -> int:
-        async with self.uow() as uow:
-            return await uow.ledger.balance(user.id)
 
     async def _reserve(self, user: User, options: CutoutOptions, cost: int) -> Job:
         now = self.clock.now()

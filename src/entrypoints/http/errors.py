@@ -11,12 +11,10 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from domain import errors
 from entrypoints.http.request_id import request_id_of
-from entrypoints.http.schemas import ErrorBody
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +57,6 @@ CODE_BY_STATUS = {
     429: "rate_limited",
     503: "service_unavailable",
 }
-
-
-def error_spec(description: str) -> ResponseSpec:
-    """An error answer in the OpenAPI document: the native error body, with what it means here."""
-    return ResponseSpec(ErrorBody, description=description)
 
 
 def status_of(error: errors.DomainError) -> int:

@@ -37,6 +37,8 @@ E = TypeVar("E", bound=enum.Enum)
 class CutoutRequest:
     source: ImageSource
     options: CutoutOptions
+    fields: dict[str, Any]
+    """Every non-file field as sent, for what a route takes beyond the cut-out (``callback_url``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +54,14 @@ REMOVE_BG_DEFAULTS = CutoutDefaults(SizeChoice.PREVIEW, OutputFormat.AUTO)  # re
 
 
 async def read_cutout_request(request: Request[Any, Any, Any], defaults: CutoutDefaults) -> CutoutRequest:
-    fields, files = await read_fields(request)
+    fields, files = await _read_fields(request)
     try:
         params = msgspec.convert(fields, RemoveBgParams, strict=False)
     except msgspec.ValidationError as error:
         field = _FIELD.search(str(error))
         raise InvalidOption(str(error), field=field.group(1) if field else None) from None
     return CutoutRequest(
-        _source(params, files.get("image_file")), _options(params, files.get("bg_image_file"), defaults)
+        _source(params, files.get("image_file")), _options(params, files.get("bg_image_file"), defaults), fields
     )
 
 
@@ -115,7 +117,7 @@ def _choice(kind: type[E], value: object, field: str, default: E) -> E:
         raise InvalidOption(f"{field} {value!r} is not one of {allowed}.", field=field) from None
 
 
-async def read_fields(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
+async def _read_fields(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
     content_type, _ = request.content_type
     if content_type == RequestEncodingType.JSON:
         body = await request.body()

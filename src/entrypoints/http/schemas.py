@@ -9,9 +9,11 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import QueryParameter
 
 from domain.api_keys import MAX_NAME_LENGTH, ApiKey
 from domain.credits import LedgerEntry
+from domain.paging import MAX_OFFSET, MAX_PAGE
 from domain.plans import Plan
 from domain.users import User
 
@@ -180,6 +182,17 @@ class ContactForm(msgspec.Struct):
 
 class ContactReceived(msgspec.Struct):
     status: Literal["received"] = "received"
+
+
+PageLimit = Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)]
+PageOffset = Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)]
+
+
+def error_spec(description: str) -> ResponseSpec:
+    """An error answer in the OpenAPI document: the native error body, with what it means here."""
+    return ResponseSpec(ErrorBody, description=description)
+
+
 def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """OpenAPI entries saying these statuses answer with ``ErrorBody``; without them Litestar documents
     its own error shape for 400, which our exception handlers never send."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, post
-from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 
 from entrypoints.bootstrap import Services
 from entrypoints.http.auth import client_ip
-from entrypoints.http.schemas import ContactForm, ContactReceived, ErrorBody
+from entrypoints.http.schemas import ContactForm, ContactReceived, error_spec
 
 
 @post(
@@ -20,9 +19,9 @@ from entrypoints.http.schemas import ContactForm, ContactReceived, ErrorBody
     description="`name`, `email` and `message` (10 to 5000 characters). At most 5 messages per hour per address.",
     status_code=202,
     responses={
-        400: ResponseSpec(ErrorBody, description="invalid_request: the body is not a JSON object of strings"),
-        422: ResponseSpec(ErrorBody, description="invalid_field or invalid_email, with `details.field`"),
-        429: ResponseSpec(ErrorBody, description="rate_limited, with Retry-After"),
+        400: error_spec("invalid_request: the body is not a JSON object of strings"),
+        422: error_spec("invalid_field or invalid_email, with `details.field`"),
+        429: error_spec("rate_limited, with Retry-After"),
     },
 )
 async def contact(request: Request[Any, Any, Any], data: JSONBody[ContactForm]) -> ContactReceived:

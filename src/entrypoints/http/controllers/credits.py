@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.params import QueryParameter
 
-from domain.use_cases.credits import MAX_OFFSET, MAX_PAGE
 from domain.users import User
 from entrypoints.bootstrap import Services
 from entrypoints.http.auth import SIGNED_IN
-from entrypoints.http.schemas import CreditsView, LedgerEntryView, error_responses
+from entrypoints.http.schemas import CreditsView, LedgerEntryView, PageLimit, PageOffset, error_responses
 
 
 @get(
@@ -25,8 +23,8 @@ from entrypoints.http.schemas import CreditsView, LedgerEntryView, error_respons
 async def credits(
     request: Request[Any, Any, Any],
     user: NamedDependency[User],
-    limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 20,
-    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
+    limit: PageLimit = 20,
+    offset: PageOffset = 0,
 ) -> CreditsView:
     services: Services = request.app.state.services
     statement = await services.get_statement(user, limit, offset)

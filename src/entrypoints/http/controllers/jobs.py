@@ -11,22 +11,20 @@ import msgspec
 from litestar import Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, HeaderParameter, QueryParameter
+from litestar.params import FromPath, HeaderParameter
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
 from domain.jobs import Job, JobStatus
 from domain.ports import BlobStore
 from domain.use_cases.callbacks import job_document
-from domain.use_cases.credits import MAX_OFFSET
 from domain.use_cases.jobs import result_link
 from domain.users import User
 from entrypoints.bootstrap import Services
 from entrypoints.http.auth import SIGNED_IN
-from entrypoints.http.errors import error_spec
 from entrypoints.http.job_schemas import JobList, JobView, WebhookSecret
 from entrypoints.http.rate_limit import enforce_rate_limit
-from entrypoints.http.removebg_form import NATIVE_DEFAULTS, CutoutOperation, read_cutout_request, read_fields
-from entrypoints.http.schemas import error_responses
+from entrypoints.http.removebg_form import NATIVE_DEFAULTS, CutoutOperation, read_cutout_request
+from entrypoints.http.schemas import PageLimit, PageOffset, error_responses, error_spec
 
 EVENTS_POLL_SECONDS = 0.5
 EVENTS_KEEPALIVE_SECONDS = 15.0
@@ -69,8 +67,7 @@ async def submit_job(
     await enforce_rate_limit(request, user)
     services: Services = request.app.state.services
     cutout = await read_cutout_request(request, NATIVE_DEFAULTS)
-    fields, _ = await read_fields(request)
-    callback_url = fields.get("callback_url")
+    callback_url = cutout.fields.get("callback_url")
     submission = await services.submit_job(
         user, cutout.source, cutout.options, str(callback_url) if callback_url else None, idempotency_key
     )
@@ -89,8 +86,8 @@ async def submit_job(
 async def list_jobs(
     request: Request[Any, Any, Any],
     user: NamedDependency[User],
-    limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
-    offset: Annotated[int, QueryParameter(ge=0, le=MAX_OFFSET)] = 0,
+    limit: PageLimit = 20,
+    offset: PageOffset = 0,
 ) -> JobList:
     services: Services = request.app.state.services
     jobs, total = await services.list_jobs(user, limit, offset)

@@ -15,11 +15,7 @@ from entrypoints.http.auth import SIGNED_IN, client_ip, optional_user
 from entrypoints.http.cutout_answers import cutout_headers, wants_json
 from entrypoints.http.rate_limit import enforce_rate_limit
 from entrypoints.http.removebg_form import NATIVE_DEFAULTS, CutoutOperation, read_cutout_request
-from entrypoints.http.schemas import ErrorBody, RemoveBgResult, RemoveBgResultData
-
-
-def _error(description: str) -> ResponseSpec:
-    return ResponseSpec(ErrorBody, description=description)
+from entrypoints.http.schemas import RemoveBgResult, RemoveBgResultData, error_spec
 
 
 @post(
@@ -40,14 +36,14 @@ def _error(description: str) -> ResponseSpec:
     operation_class=CutoutOperation,
     responses={
         200: ResponseSpec(RemoveBgResult, description="The cut-out: an image, or JSON with Accept: application/json"),
-        400: _error("Bad input: invalid_image, image_too_large, missing_source, url_not_allowed, ..."),
-        401: _error("Not signed in and no valid API key (signed out, only size=preview is allowed)"),
-        402: _error("insufficient_credits"),
-        403: _error("csrf_failed: a session-cookie request without X-CSRFToken"),
-        413: _error("file_too_large"),
-        415: _error("unsupported_format, unsupported_media_type"),
-        429: _error("rate_limited (see Retry-After): too many requests, or a signed-out address's free previews"),
-        503: _error("inference_failed (refunded; try again)"),
+        400: error_spec("Bad input: invalid_image, image_too_large, missing_source, url_not_allowed, ..."),
+        401: error_spec("Not signed in and no valid API key (signed out, only size=preview is allowed)"),
+        402: error_spec("insufficient_credits"),
+        403: error_spec("csrf_failed: a session-cookie request without X-CSRFToken"),
+        413: error_spec("file_too_large"),
+        415: error_spec("unsupported_format, unsupported_media_type"),
+        429: error_spec("rate_limited (see Retry-After): too many requests, or a signed-out address's free previews"),
+        503: error_spec("inference_failed (refunded; try again)"),
     },
 )
 async def remove_background(request: Request[Any, Any, Any], user: NamedDependency[User | None]) -> Response[Any]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, post
-from litestar.openapi.datastructures import ResponseSpec
 
 from domain.errors import NotFound
 from entrypoints.bootstrap import REPLICATE_WEBHOOK_PATH, Adapters
-from entrypoints.http.schemas import ErrorBody
+from entrypoints.http.schemas import error_spec
 
 
 @post(
@@ -23,10 +22,10 @@ from entrypoints.http.schemas import ErrorBody
     status_code=204,
     exclude_from_csrf=True,
     responses={
-        400: ResponseSpec(ErrorBody, description="Signed, but not a prediction"),
-        401: ResponseSpec(ErrorBody, description="invalid_signature: forged, malformed or stale"),
-        404: ResponseSpec(ErrorBody, description="Inference does not run on Replicate here"),
-        503: ResponseSpec(ErrorBody, description="The signing secret could not be read; Replicate retries"),
+        400: error_spec("Signed, but not a prediction"),
+        401: error_spec("invalid_signature: forged, malformed or stale"),
+        404: error_spec("Inference does not run on Replicate here"),
+        503: error_spec("The signing secret could not be read; Replicate retries"),
     },
 )
 async def replicate(request: Request[Any, Any, Any]) -> None:
