@@ -25,6 +25,7 @@ from domain.errors import (
     UrlNotAllowed,
 )
 from domain.jobs import Job, JobStatus
+from domain.ports import BalanceListener
 from domain.rate_limits import RateLimit, RateLimitState
 from domain.sessions import Session
 from domain.users import User
@@ -103,6 +104,7 @@ class _FakeSessions:
 class _FakeLedger:
     def __init__(self, db: FakeDatabase) -> None:
         self.db = db
+        self.changed: set[uuid.UUID] = set()
 
     async def open_account(self, user_id: uuid.UUID) -> None:
         self.db.balances[user_id] = 0
@@ -114,6 +116,7 @@ class _FakeLedger:
             raise AlreadyPosted()
         self.db.balances[entry.user_id] += entry.delta
         self.db.ledger.append(entry)
+        self.changed.add(entry.user_id)
 
     async def balance(self, user_id: uuid.UUID) -> int:
         return self.db.balances.get(user_id, 0)
@@ -245,18 +248,27 @@ class FakeUnitOfWork:
     async def commit(self) -> None:
         self._holder.db = self._db
         self._holder.commits += 1
+        for user_id in self.ledger.changed:
+            for listener in self._holder.listeners:
+                listener(user_id)
+        self.ledger.changed = set()
 
     async def rollback(self) -> None:
         self._db = copy.deepcopy(self._holder.db)
+        self.ledger.changed = set()
 
 
 class FakeUnitOfWorkFactory:
     def __init__(self) -> None:
         self.db = FakeDatabase()
         self.commits = 0
+        self.listeners: list[BalanceListener] = []
 
     def __call__(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
+
+    def on_balance_change(self, listener: BalanceListener) -> None:
+        self.listeners.append(listener)
 
 
 class FakeClock:

@@ -6,7 +6,7 @@ Adapters in ``src/adapters`` implement them; ``tests/fakes.py`` has an in-memory
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
@@ -144,8 +144,14 @@ class UnitOfWork(Protocol):
     async def rollback(self) -> None: ...
 
 
+BalanceListener = Callable[[uuid.UUID], None]
+
+
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
+
+    def on_balance_change(self, listener: BalanceListener) -> None:
+        """After each commit, call ``listener`` with every user whose balance it changed."""
 
 
 class PasswordHasher(Protocol):

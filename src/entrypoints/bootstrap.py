@@ -23,6 +23,7 @@ from domain.ports import (
     WebhookReceiver,
     WebhookSender,
 )
+from domain.recent_reads import RecentReads
 from domain.throttle import LoginThrottle
 from domain.use_cases.accounts import Authenticate, LogIn, LogOut, SignUp, StartSession
 from domain.use_cases.api_keys import CreateApiKey, ListApiKeys, RevokeApiKey
@@ -199,6 +200,8 @@ class Services:
 
 async def wire(settings: Settings, adapters: Adapters) -> Services:
     uow, clock, hasher, blobs = adapters.uow, adapters.clock, adapters.hasher, adapters.blob_store
+    recent = RecentReads(settings.auth_cache_seconds)
+    uow.on_balance_change(recent.forget_balance)
     pipeline = CutoutPipeline(adapters.imaging, adapters.remover, adapters.fetcher)
     get_job = GetJob(uow)
     remove_background = RemoveBackground(uow, pipeline, clock)
@@ -206,12 +209,12 @@ async def wire(settings: Settings, adapters: Adapters) -> Services:
         sign_up=SignUp(uow, hasher, clock, settings.signup_credits),
         log_in=LogIn(uow, hasher, clock, LoginThrottle(), dummy_hash=await hasher.hash(os.urandom(16).hex())),
         start_session=StartSession(uow, clock),
-        log_out=LogOut(uow),
-        authenticate=Authenticate(uow, clock),
+        log_out=LogOut(uow, recent),
+        authenticate=Authenticate(uow, clock, recent),
         create_api_key=CreateApiKey(uow, clock),
         list_api_keys=ListApiKeys(uow),
-        revoke_api_key=RevokeApiKey(uow, clock),
-        get_balance=GetBalance(uow),
+        revoke_api_key=RevokeApiKey(uow, clock, recent),
+        get_balance=GetBalance(uow, recent),
         get_statement=GetStatement(uow),
         grant_credits=GrantCredits(uow, clock),
         remove_background=remove_background,

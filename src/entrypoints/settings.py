@@ -29,6 +29,8 @@ class Settings:
     s3_region: str | None
     rate_limit_per_minute: int
     anonymous_rate_limit_per_minute: int
+    auth_cache_seconds: float
+    """How long a server trusts a caller and a balance it read (``RecentReads``); 0 never."""
     site_dir: Path
     """Where ``make site`` writes the Pelican build that the app serves at ``/``."""
     public_url_configured: bool = False  # set explicitly, so outside services (webhooks) may reach it
@@ -65,6 +67,7 @@ class Settings:
             s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             rate_limit_per_minute=_at_least_one(env, "CUTOUT_RATE_LIMIT_PER_MINUTE", 500),
             anonymous_rate_limit_per_minute=_at_least_one(env, "CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE", 10),
+            auth_cache_seconds=_seconds(env, "CUTOUT_AUTH_CACHE_SECONDS", 2.0),
             site_dir=Path(env.get("CUTOUT_SITE_DIR", "./build/site")).resolve(),
             public_url_configured=bool(env.get("CUTOUT_PUBLIC_URL")),
             replicate_api_token=env.get("REPLICATE_API_TOKEN") or None,
@@ -96,6 +99,19 @@ def _positive(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise SystemExit(f"{name} must be a number of seconds from 0 to 3600, not {raw!r}")
+    return value
+
+
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw == "":
@@ -105,6 +121,8 @@ def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise SystemExit(f"{name} must be true or false, not {raw!r}")
+
+
 def _storage_url(env: dict[str, str], data_dir: Path) -> str:
     url = env.get("CUTOUT_STORAGE_URL") or (data_dir / "blobs").as_uri()
     parts = urlsplit(url)

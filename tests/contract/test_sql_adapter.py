@@ -116,6 +116,23 @@ async def test_ledger_moves_the_balance_with_each_entry(sql_uow: SqlUnitOfWorkFa
         assert [e.kind for e in rest] == [credits.LedgerKind.ADMIN_GRANT]
 
 
+async def test_a_commit_reports_whose_balance_it_moved(sql_uow: SqlUnitOfWorkFactory) -> None:
+    ada, bob = await new_user(sql_uow), await new_user(sql_uow, "bob@example.com")
+    moved: list[uuid.UUID] = []
+    sql_uow.on_balance_change(moved.append)
+    async with sql_uow() as uow:
+        await uow.ledger.post(credits.admin_grant(ada.id, 2, NOW))
+    assert moved == []  # rolled back: nothing moved
+    async with sql_uow() as uow:
+        await uow.ledger.post(credits.admin_grant(ada.id, 2, NOW))
+        await uow.ledger.post(credits.admin_grant(ada.id, 3, NOW + timedelta(seconds=1)))
+        assert moved == []  # not before the commit
+        await uow.commit()
+        await uow.ledger.post(credits.admin_grant(bob.id, 1, NOW))
+        await uow.commit()
+    assert moved == [ada.id, bob.id]
+
+
 async def test_the_balance_never_goes_negative(sql_uow: SqlUnitOfWorkFactory) -> None:
     user = await new_user(sql_uow, balance=1)
     async with sql_uow() as uow:

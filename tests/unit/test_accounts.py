@@ -15,10 +15,16 @@ from domain.errors import (
     WeakPassword,
 )
 from domain.paging import MAX_OFFSET
+from domain.recent_reads import RecentReads
 from domain.throttle import FREE_ATTEMPTS, LoginThrottle
 from domain.use_cases.accounts import Authenticate, LogIn, LogOut, SignUp
 from domain.use_cases.api_keys import CreateApiKey, ListApiKeys, RevokeApiKey
 from domain.use_cases.credits import GetStatement, GrantCredits
+
+
+@pytest.fixture
+def recent() -> RecentReads:
+    return RecentReads(2.0)
 
 
 @pytest.fixture
@@ -110,13 +116,13 @@ async def test_login_upgrades_an_old_hash(sign_up: SignUp, uow: FakeUnitOfWorkFa
 
 
 async def test_sessions_authenticate_until_logout_or_expiry(
-    sign_up: SignUp, log_in: LogIn, uow: FakeUnitOfWorkFactory, clock: FakeClock
+    sign_up: SignUp, log_in: LogIn, uow: FakeUnitOfWorkFactory, clock: FakeClock, recent: RecentReads
 ) -> None:
     user = await sign_up("ada@example.com", "correct horse")
-    auth = Authenticate(uow, clock)
+    auth = Authenticate(uow, clock, recent)
     _, token = await log_in("ada@example.com", "correct horse")
     assert (await auth.by_session(token)).id == user.id
-    await LogOut(uow)(token)
+    await LogOut(uow, recent)(token)
     with pytest.raises(Unauthorized):
         await auth.by_session(token)
     _, token = await log_in("ada@example.com", "correct horse")
@@ -126,21 +132,21 @@ async def test_sessions_authenticate_until_logout_or_expiry(
 
 
 async def test_api_keys_authenticate_until_revoked_and_stay_private(
-    sign_up: SignUp, uow: FakeUnitOfWorkFactory, clock: FakeClock
+    sign_up: SignUp, uow: FakeUnitOfWorkFactory, clock: FakeClock, recent: RecentReads
 ) -> None:
     ada = await sign_up("ada@example.com", "correct horse")
     bob = await sign_up("bob@example.com", "correct horse")
     key, secret = await CreateApiKey(uow, clock)(ada, "laptop")
     assert secret.startswith("co_") and len(secret) > 40 and key.prefix == secret[:10]
     assert secret not in repr(uow.db.api_keys)
-    auth = Authenticate(uow, clock)
+    auth = Authenticate(uow, clock, recent)
     assert (await auth.by_api_key(secret)).id == ada.id
     assert uow.db.api_keys[key.id].last_used_at == clock.now()
     assert [k.name for k in await ListApiKeys(uow)(ada)] == ["laptop"]
     assert await ListApiKeys(uow)(bob) == []
     with pytest.raises(NotFound):
-        await RevokeApiKey(uow, clock)(bob, key.id)
-    await RevokeApiKey(uow, clock)(ada, key.id)
+        await RevokeApiKey(uow, clock, recent)(bob, key.id)
+    await RevokeApiKey(uow, clock, recent)(ada, key.id)
     with pytest.raises(Unauthorized):
         await auth.by_api_key(secret)
     with pytest.raises(Unauthorized):

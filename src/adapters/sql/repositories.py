@@ -188,6 +188,8 @@ class SqlCreditLedger:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self.changed: set[uuid.UUID] = set()
+        """The users whose balance moved in this transaction, for the unit of work to report on commit."""
 
     async def open_account(self, user_id: uuid.UUID) -> None:
         self._session.add(CreditAccountRow(user_id=user_id, balance=0))
@@ -216,6 +218,7 @@ class SqlCreditLedger:
             await self._session.flush()
         except IntegrityError as error:
             raise AlreadyPosted(kind=entry.kind.value, reference=entry.reference) from error
+        self.changed.add(entry.user_id)
 
     async def balance(self, user_id: uuid.UUID) -> int:
         balance = await self._session.scalar(

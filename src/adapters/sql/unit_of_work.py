@@ -15,11 +15,13 @@ from adapters.sql.repositories import (
     SqlUserRepository,
     SqlWebhookRepository,
 )
+from domain.ports import BalanceListener
 
 
 class SqlUnitOfWork:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], listeners: list[BalanceListener]) -> None:
         self._sessions = sessions
+        self._listeners = listeners
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self._session = self._sessions()
@@ -42,9 +44,14 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         await self._session.commit()
+        changed, self.ledger.changed = self.ledger.changed, set()
+        for user_id in changed:
+            for listener in self._listeners:
+                listener(user_id)
 
     async def rollback(self) -> None:
         await self._session.rollback()
+        self.ledger.changed.clear()
 
 
 class SqlUnitOfWorkFactory:
@@ -53,9 +60,13 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._listeners: list[BalanceListener] = []
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions)
+        return SqlUnitOfWork(self._sessions, self._listeners)
+
+    def on_balance_change(self, listener: BalanceListener) -> None:
+        self._listeners.append(listener)
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

@@ -9,6 +9,7 @@ from domain import credits
 from domain.api_keys import hash_secret
 from domain.errors import InvalidCredentials, TooManyAttempts, Unauthorized
 from domain.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
+from domain.recent_reads import RecentReads
 from domain.sessions import hash_token, open_session
 from domain.throttle import LoginThrottle
 from domain.users import User, check_password, normalise_email
@@ -95,26 +96,34 @@ class LogOut:
     """End the session behind ``token``; a token that is already gone is not an error."""
 
     uow: UnitOfWorkFactory
+    recent: RecentReads
 
     async def __call__(self, token: str) -> None:
         async with self.uow() as uow:
             await uow.sessions.delete(hash_token(token))
             await uow.commit()
+        self.recent.forget_caller(_session_digest(token))
 
 
 @dataclass
 class Authenticate:
     """Who is calling: an API key (not revoked) or a session token (not expired), belonging
     to an active user. Anything else is ``Unauthorized``. A key's ``last_used_at`` is
-    refreshed at most once a minute, to keep writes off the hot path."""
+    refreshed at most once a minute, to keep writes off the hot path. A credential that
+    checked out is trusted for ``recent.seconds`` without asking the database again: a
+    revocation or logout on another server takes that long to apply there."""
 
     uow: UnitOfWorkFactory
     clock: Clock
+    recent: RecentReads
 
     async def by_api_key(self, secret: str) -> User:
-        now = self.clock.now()
+        digest = hash_secret(secret)
+        if user := self.recent.caller(digest):
+            return user
+        version, now = self.recent.version, self.clock.now()
         async with self.uow() as uow:
-            key = await uow.api_keys.find_by_hash(hash_secret(secret))
+            key = await uow.api_keys.find_by_hash(digest)
             if key is None or not key.is_active:
                 raise Unauthorized("The API key is not valid.")
             user = await self._active_user(uow, key.user_id)
@@ -122,14 +131,21 @@ class Authenticate:
                 key.last_used_at = now
                 await uow.api_keys.save(key)
                 await uow.commit()
-            return user
+        self.recent.remember_caller(digest, user, version)
+        return user
 
     async def by_session(self, token: str) -> User:
+        digest = _session_digest(token)
+        if user := self.recent.caller(digest):
+            return user
+        version = self.recent.version
         async with self.uow() as uow:
             session = await uow.sessions.get(hash_token(token))
             if session is None or not session.is_valid_at(self.clock.now()):
                 raise Unauthorized("The session has ended; sign in again.")
-            return await self._active_user(uow, session.user_id)
+            user = await self._active_user(uow, session.user_id)
+        self.recent.remember_caller(digest, user, version)
+        return user
 
     @staticmethod
     async def _active_user(uow: UnitOfWork, user_id: uuid.UUID) -> User:
@@ -137,3 +153,8 @@ class Authenticate:
         if user is None or not user.is_active:
             raise Unauthorized()
         return user
+
+
+def _session_digest(token: str) -> str:
+    """Sessions and API keys share the cache of recent callers; the prefix keeps them apart."""
+    return "session:" + hash_token(token)

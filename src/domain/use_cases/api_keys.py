@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from domain.api_keys import ApiKey, issue_api_key
 from domain.errors import NotFound
 from domain.ports import Clock, UnitOfWorkFactory
+from domain.recent_reads import RecentReads
 from domain.users import User
 
 
@@ -41,10 +42,12 @@ class ListApiKeys:
 @dataclass
 class RevokeApiKey:
     """Revoke one of the user's own keys; another user's key is ``NotFound``, as is a missing one.
-    Revoking twice keeps the first revocation time."""
+    Revoking twice keeps the first revocation time. This server stops accepting the key at once;
+    others within the time they trust a recent caller (``RecentReads``)."""
 
     uow: UnitOfWorkFactory
     clock: Clock
+    recent: RecentReads
 
     async def __call__(self, user: User, key_id: uuid.UUID) -> ApiKey:
         async with self.uow() as uow:
@@ -55,4 +58,5 @@ class RevokeApiKey:
                 key.revoked_at = self.clock.now()
                 await uow.api_keys.save(key)
                 await uow.commit()
-            return key
+        self.recent.forget_caller(key.secret_hash)
+        return key

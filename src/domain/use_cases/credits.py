@@ -10,6 +10,7 @@ from domain.credits import LedgerEntry
 from domain.errors import InvalidRequest, NotFound
 from domain.paging import check_page
 from domain.ports import Clock, UnitOfWorkFactory
+from domain.recent_reads import RecentReads
 from domain.users import User, normalise_email
 
 
@@ -20,15 +21,27 @@ class CreditStatement:
     total: int
 
 
+async def current_balance(uow: UnitOfWorkFactory, user: User) -> int:
+    """The balance as the database has it now: what a decision about spending reads."""
+    async with uow() as unit:
+        return await unit.ledger.balance(user.id)
+
+
 @dataclass
 class GetBalance:
-    """The user's balance: the sum of the user's ledger entries."""
+    """The user's balance: the sum of the user's ledger entries. A balance read in the last
+    ``recent.seconds`` is shown again; an entry this process commits makes it read afresh."""
 
     uow: UnitOfWorkFactory
+    recent: RecentReads
 
     async def __call__(self, user: User) -> int:
-        async with self.uow() as uow:
-            return await uow.ledger.balance(user.id)
+        if (balance := self.recent.balance(user.id)) is not None:
+            return balance
+        version = self.recent.version
+        balance = await current_balance(self.uow, user)
+        self.recent.remember_balance(user.id, balance, version)
+        return balance
 
 
 @dataclass

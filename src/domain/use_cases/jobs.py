@@ -23,7 +23,7 @@ from domain.paging import check_page
 from domain.pipeline import CutoutPipeline
 from domain.ports import BlobStore, Clock, UnitOfWork, UnitOfWorkFactory
 from domain.pricing import SizeChoice
-from domain.use_cases.credits import GetBalance
+from domain.use_cases.credits import current_balance
 from domain.use_cases.job_endings import cancel_and_refund
 from domain.users import User
 from domain.webhooks import check_callback_url, new_secret
@@ -78,7 +78,7 @@ class SubmitJob:
         if idempotency_key and (earlier := await self._earlier(user, idempotency_key, print_)):
             return Submission(earlier, created=False)
         info, options = await self.pipeline.inspect(data, options)
-        balance = await GetBalance(self.uow)(user) if options.size is SizeChoice.AUTO else 0
+        balance = await current_balance(self.uow, user) if options.size is SizeChoice.AUTO else 0
         plan = self.pipeline.plan(info, options, balance)
         now = self.clock.now()
         job = Job(

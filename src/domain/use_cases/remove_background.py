@@ -15,7 +15,7 @@ from domain.jobs import Job, JobStatus
 from domain.pipeline import CutoutPipeline
 from domain.ports import Clock, UnitOfWorkFactory
 from domain.pricing import SizeChoice
-from domain.use_cases.credits import GetBalance
+from domain.use_cases.credits import current_balance
 from domain.use_cases.job_endings import fail_and_refund
 from domain.users import User
 
@@ -51,7 +51,7 @@ class RemoveBackground:
             raise Unauthorized()
         data = await self.pipeline.load(source)
         info, options = await self.pipeline.inspect(data, options)
-        balance = await GetBalance(self.uow)(user) if options.size is SizeChoice.AUTO else 0  # only auto reads it
+        balance = await current_balance(self.uow, user) if options.size is SizeChoice.AUTO else 0  # only auto reads it
         plan = self.pipeline.plan(info, options, balance)
         job = await self._reserve(user, options, plan.cost) if plan.cost else None
         try:

@@ -16,6 +16,7 @@ from domain.users import User
 from entrypoints.bootstrap import Services
 
 SESSION_COOKIE = "cutout_session"
+_CREDENTIAL_HEADERS = (b"x-api-key", b"authorization", b"cookie")
 SIGNED_IN = [{"apiKey": []}, {"bearer": []}, {"session": []}]
 """The OpenAPI security of every route that needs the ``user`` dependency."""
 
@@ -86,13 +87,21 @@ def hand_out_csrf_cookie(request: Request[Any, Any, Any], response: Response[Any
 class CookieCSRFMiddleware(CSRFMiddleware):
     """Litestar's CSRF check, applied where CSRF is possible: to unsafe requests that a browser
     would authenticate with our session cookie. A request carrying an API key (a custom header
-    no cross-site form can send) or no session cookie at all cannot ride on a victim's session."""
+    no cross-site form can send) or no session cookie at all cannot ride on a victim's session.
+    Browsers get the token cookie on safe requests; API clients are not handed one."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] not in self.config.safe_methods:
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        if scope["type"] == "http":
+            headers = {
+                name.decode("latin-1").lower(): value.decode("latin-1")
+                for name, value in scope["headers"]
+                if name.lower() in _CREDENTIAL_HEADERS
+            }
+            if api_key_of(headers):  # an API client: it needs neither the check nor the token cookie
+                await self.app(scope, receive, send)
+                return
             cookie_names = {part.split("=", 1)[0].strip() for part in headers.get("cookie", "").split(";")}
-            if api_key_of(headers) or SESSION_COOKIE not in cookie_names:
+            if scope["method"] not in self.config.safe_methods and SESSION_COOKIE not in cookie_names:
                 await self.app(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)

@@ -5,17 +5,24 @@ route) carry the same id as the header that ``add_request_id`` (a ``before_send`
 
 from __future__ import annotations
 
-import uuid
+import itertools
+import secrets
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import Message, Scope
 
 _KEY = "cutout_request_id"
+# 32 hex digits like a UUID: a random prefix per process and a counter. Unique across servers and
+# restarts, and much cheaper than a fresh random UUID, which costs a getrandom() system call.
+_PROCESS = secrets.token_hex(8)
+_COUNTER = itertools.count()
 
 
 def request_id_of(scope: Scope) -> str:
     state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
-    return state.setdefault(_KEY, uuid.uuid4().hex)  # type: ignore[no-any-return]
+    if (request_id := state.get(_KEY)) is None:
+        request_id = state[_KEY] = f"{_PROCESS}{next(_COUNTER):016x}"
+    return request_id  # type: ignore[no-any-return]
 
 
 async def add_request_id(message: Message, scope: Scope) -> None:
