@@ -85,6 +85,10 @@ def _session_options(threads: int) -> ort.SessionOptions:
     options.inter_op_num_threads = 1
     # Idle ORT threads would spin, taking the CPU from the pool threads decoding and rendering meanwhile.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # ORT's memory pattern plans one block for every intermediate tensor of a run: for U2-Net-p that is
+    # 470 MB resident after the first run. Without it, tensors come from the arena one by one and are
+    # reused as the graph goes: 280 MB, for the same CPU time.
+    options.enable_mem_pattern = False
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only
