@@ -21,16 +21,25 @@ def free_port() -> int:
 
 def tree_rss(pid: int) -> int:
     """Bytes resident in the process and all its children."""
+    return _rss(_tree(pid))
+
+
+def _tree(pid: int) -> list[psutil.Process]:
     root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def _rss(processes: list[psutil.Process]) -> int:
     total = 0
-    for process in [root, *root.children(recursive=True)]:
+    for process in processes:
         with contextlib.suppress(psutil.NoSuchProcess):
             total += process.memory_info().rss
     return total
 
 
 class PeakRss:
-    """Samples the tree's RSS every ``interval`` seconds in a thread while the block runs."""
+    """Samples the tree's RSS every ``interval`` seconds in a thread while the block runs. The tree is
+    found once: finding children scans every process on the machine, too dear to do 100 times a second."""
 
     def __init__(self, pid: int, interval: float = 0.01) -> None:
         self.pid, self.interval = pid, interval
@@ -38,7 +47,8 @@ class PeakRss:
         self._stop = threading.Event()
 
     def __enter__(self) -> PeakRss:
-        self.peak = tree_rss(self.pid)
+        self._processes = _tree(self.pid)
+        self.peak = _rss(self._processes)
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
@@ -50,8 +60,7 @@ class PeakRss:
 
     def _sample(self) -> None:
         while not self._stop.wait(self.interval):
-            with contextlib.suppress(psutil.NoSuchProcess):
-                self.peak = max(self.peak, tree_rss(self.pid))
+            self.peak = max(self.peak, _rss(self._processes))
 
 
 @contextlib.contextmanager

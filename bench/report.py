@@ -90,10 +90,13 @@ def table(results: dict[str, Any]) -> str:
         c1, c2 = pipeline["throughput_12mp_c1"], pipeline["throughput_12mp_c2"]
         lines.append(f"  12 MP throughput: {c1:.2f}/s at c=1, {c2:.2f}/s at c=2")
     if sbs := results.get("side_by_side"):
-        lines += ["", "12 MP full size over HTTP     req/s  p50 s  p95 s  peak MB"]
+        lines += ["", "12 MP full size over HTTP     req/s  p50 s  p95 s  peak MB  client CPU ms/req"]
         for level in (key for key in sbs if key.startswith("c") and key[1:].isdigit()):
             for name, row in sbs[level].items():
-                figures = f"{row['throughput']:6.2f} {row['p50_s']:6.2f} {row['p95_s']:6.2f} {row['peak_rss_mb']:8.0f}"
+                figures = (
+                    f"{row['throughput']:6.2f} {row['p50_s']:6.2f} {row['p95_s']:6.2f} {row['peak_rss_mb']:8.0f}"
+                    f" {row['client_cpu_ms_per_request']:9.0f}"
+                )
                 lines.append(f"  {level:<3} {name:<8} {row['requests']:>4} req  {figures}")
         lines.append(f"  mask IoU Cutout/rembg: {sbs['mask_iou']:.3f}")
     if memory := results.get("memory"):

@@ -48,6 +48,7 @@ def _summary(batches: list[Batch]) -> dict[str, float]:
         "p50_s": statistics.median(latencies),
         "p95_s": p95,
         "peak_rss_mb": max(batch.peak_rss for batch in batches) / MB,
+        "client_cpu_ms_per_request": 1000 * sum(batch.client_cpu for batch in batches) / len(latencies),
     }
 
 
