@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -87,28 +89,23 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
 
 
 def _positive(env: dict[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise SystemExit(f"{name} must be a positive number, not {raw!r}")
-    return value
+    return _number(env, name, default, lambda value: value > 0, "a positive number")
 
 
 def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, lambda value: 0 <= value <= 3600, "a number of seconds from 0 to 3600")
+
+
+def _number(env: dict[str, str], name: str, default: float, accept: Callable[[float], bool], expected: str) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
         value = float(raw)
     except ValueError:
-        value = -1.0
-    if not 0 <= value <= 3600:
-        raise SystemExit(f"{name} must be a number of seconds from 0 to 3600, not {raw!r}")
+        value = math.nan  # accepted by no rule
+    if not accept(value):
+        raise SystemExit(f"{name} must be {expected}, not {raw!r}")
     return value
 
 
