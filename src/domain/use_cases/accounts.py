@@ -99,10 +99,11 @@ class LogOut:
     recent: RecentReads
 
     async def __call__(self, token: str) -> None:
+        token_hash = hash_token(token)
         async with self.uow() as uow:
-            await uow.sessions.delete(hash_token(token))
+            await uow.sessions.delete(token_hash)
             await uow.commit()
-        self.recent.forget_caller(_session_digest(token))
+        self.recent.forget_caller(_as_caller(token_hash))
 
 
 @dataclass
@@ -135,12 +136,13 @@ class Authenticate:
         return user
 
     async def by_session(self, token: str) -> User:
-        digest = _session_digest(token)
+        token_hash = hash_token(token)
+        digest = _as_caller(token_hash)
         if user := self.recent.caller(digest):
             return user
         version = self.recent.version
         async with self.uow() as uow:
-            session = await uow.sessions.get(hash_token(token))
+            session = await uow.sessions.get(token_hash)
             if session is None or not session.is_valid_at(self.clock.now()):
                 raise Unauthorized("The session has ended; sign in again.")
             user = await self._active_user(uow, session.user_id)
@@ -155,6 +157,6 @@ class Authenticate:
         return user
 
 
-def _session_digest(token: str) -> str:
-    """Sessions and API keys share the cache of recent callers; the prefix keeps them apart."""
-    return "session:" + hash_token(token)
+def _as_caller(session_token_hash: str) -> str:
+    """Sessions and API keys share the recent callers; the prefix keeps their digests apart."""
+    return "session:" + session_token_hash
