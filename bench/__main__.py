@@ -67,7 +67,7 @@ async def main(quick: bool, sections: set[str]) -> dict[str, object]:
                 # Batches of 4 requests per connection: a batch's ramp-up and its lone last request
                 # then weigh about as much as in the floor's one batch of 12 at c=2.
                 sbs = await suite.side_by_side(
-                    pair, twelve, levels, rounds=1 if quick else 2, per_worker=1 if quick else 4
+                    pair, twelve, levels, rounds=1 if quick else 3, per_worker=1 if quick else 4
                 )
                 memory["idle_rss_mb_after_first_request"] = sbs.pop("idle_rss_mb_after_first_request")
                 results["side_by_side"] = sbs

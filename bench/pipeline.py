@@ -12,6 +12,7 @@ from adapters.cpu import CpuPool
 from adapters.imaging import PillowImaging
 from adapters.onnx_remover import OnnxRemover
 from domain.cutouts import CutoutOptions
+from entrypoints.allocator import tune_allocator
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class StageTimes:
 
 class Pipeline:
     def __init__(self) -> None:
+        tune_allocator()  # the process settings `cutout serve` runs with
         self.cpu = CpuPool()
         self.imaging = PillowImaging(self.cpu)
         self.remover = OnnxRemover(self.cpu)

@@ -18,6 +18,7 @@ import httpx
 
 from adapters.onnx_remover import default_model_path
 from bench.processes import free_port, running
+from entrypoints import allocator
 
 BENCH_DIR = Path(__file__).resolve().parent
 REMBG_VERSION = "2.0.86"
@@ -104,7 +105,9 @@ def rembg(log_dir: Path) -> Iterator[Server]:
     """`rembg s` on loopback without the Gradio UI (its leanest mode); the model loads on the first request."""
     executable = install_rembg()
     port = free_port()
-    env = {**os.environ, "U2NET_HOME": str(MODEL_HOME)}
+    # rembg as its users run it: without the malloc settings `cutout serve` (and the floor) apply.
+    ours = {variable for variable, _, _ in allocator.SETTINGS}
+    env = {**{k: v for k, v in os.environ.items() if k not in ours}, "U2NET_HOME": str(MODEL_HOME)}
     command = [str(executable), "s", "--host", "127.0.0.1", "--port", str(port), "--no-ui"]
     base = f"http://127.0.0.1:{port}"
     with running(command, env, f"{base}/api", str(log_dir / "rembg.log")) as pid:

@@ -20,6 +20,7 @@ from domain.errors import DomainError
 from domain.use_cases.accounts import SignUp
 from domain.use_cases.contact import ListContactMessages
 from domain.use_cases.credits import GrantCredits
+from entrypoints.allocator import tune_allocator
 from entrypoints.settings import Settings
 
 T = TypeVar("T")
@@ -38,6 +39,7 @@ def serve(host: str | None, port: int | None, workers: int) -> None:
     """Apply migrations, then serve the API on CUTOUT_HOST:CUTOUT_PORT."""
     import uvicorn
 
+    tune_allocator()
     settings = Settings.from_env()
     _migrate(settings)
     uvicorn.run(
@@ -61,6 +63,7 @@ def worker(concurrency: int | None, grace: float) -> None:
     from entrypoints.bootstrap import build_adapters, wire
     from entrypoints.worker import Schedule, Worker, new_worker_id, run_until_stopped, stop_on_signals
 
+    tune_allocator()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
     _migrate(settings)
