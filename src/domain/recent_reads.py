@@ -25,7 +25,6 @@ MAX_REMEMBERED = 10_000
 
 class RecentReads:
     def __init__(self, seconds: float, timer: Callable[[], float] = time.monotonic) -> None:
-        self.seconds = seconds
         self._callers: _Expiring[str, User] = _Expiring(seconds, timer)
         self._balances: _Expiring[uuid.UUID, int] = _Expiring(seconds, timer)
         self._forgets = 0

@@ -9,12 +9,15 @@ from pathlib import Path
 
 import pymysql
 import pytest
+from fake_replicate import FakeReplicate
+from fakes import FakeClock
 from services import require_service
 from sqlalchemy.engine import make_url
 
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import upgrade
 from adapters.sql.models import Base
+from adapters.sql.prediction_inbox import SqlPredictionInbox
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 
 MYSQL_URL = os.environ.get("CUTOUT_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306/test")
@@ -71,3 +74,19 @@ async def sql_uow(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
                 for table in reversed(Base.metadata.sorted_tables):
                     await connection.execute(table.delete())
         await engine.dispose()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeReplicate]:
+    """Our Replicate-compatible HTTP server on loopback, for the real ``replicate`` client."""
+    with FakeReplicate() as server:
+        yield server
+
+
+@pytest.fixture
+async def inbox(tmp_path: Path) -> AsyncIterator[SqlPredictionInbox]:
+    """The Replicate webhook inbox on a migrated SQLite database of its own."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}")
+    await upgrade(engine)
+    yield SqlPredictionInbox(engine, FakeClock())
+    await engine.dispose()

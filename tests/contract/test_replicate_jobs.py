@@ -5,7 +5,7 @@ imaging and the real ``replicate`` client) against our fake Replicate on loopbac
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from io import BytesIO
 from pathlib import Path
 
@@ -28,12 +28,6 @@ from entrypoints.bootstrap import Adapters, build_adapters
 from entrypoints.settings import Settings
 
 PHOTO = encode(person_scene(640, 480)[0], quality=90)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeReplicate]:
-    with FakeReplicate() as server:
-        yield server
 
 
 @pytest.fixture

@@ -4,42 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Iterator
 from io import BytesIO
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from fake_replicate import TOKEN, FakeReplicate, ServedBlobStore, centre_ellipse
-from fakes import FakeClock
 from images import person_scene
 from PIL import Image
 
 from adapters.cpu import CpuPool
 from adapters.replicate_models import MODELS, resolve
 from adapters.replicate_remover import DATA_URI_MAX_BYTES, ReplicateRemover, Timing, replicate_client
-from adapters.sql.engine import create_engine
-from adapters.sql.migrate import upgrade
 from adapters.sql.prediction_inbox import SqlPredictionInbox
 from domain.errors import InferenceFailed
 
 FAST = Timing(deadline=5, prefer_wait=1, poll=0.05, webhook_poll=0.3, inbox_poll=0.05, cancel=2, readiness_ttl=30)
 PICTURE = person_scene(320, 240)[0]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeReplicate]:
-    with FakeReplicate() as server:
-        yield server
-
-
-@pytest.fixture
-async def inbox(tmp_path: Path) -> AsyncIterator[SqlPredictionInbox]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}")
-    await upgrade(engine)
-    yield SqlPredictionInbox(engine, FakeClock())
-    await engine.dispose()
 
 
 def remover(fake: FakeReplicate, model: str = "bria/remove-background", **options: Any) -> ReplicateRemover:

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 from fake_replicate import TOKEN, FakeReplicate
-from fakes import FakeClock
 
 from adapters.replicate_remover import replicate_client
 from adapters.replicate_webhooks import ReplicateWebhookReceiver
-from adapters.sql.engine import create_engine
-from adapters.sql.migrate import upgrade
 from adapters.sql.prediction_inbox import SqlPredictionInbox
 from domain.errors import InvalidRequest, InvalidSignature, ServiceUnavailable
 
@@ -32,20 +28,6 @@ PREDICTION = {
     "urls": {"get": "https://api.replicate.com/v1/predictions/ufawqhfynnddngldkgtslldrkq"},
 }
 BODY = json.dumps(PREDICTION).encode()
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeReplicate]:
-    with FakeReplicate() as server:
-        yield server
-
-
-@pytest.fixture
-async def inbox(tmp_path: Path) -> AsyncIterator[SqlPredictionInbox]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'inbox.db'}")
-    await upgrade(engine)
-    yield SqlPredictionInbox(engine, FakeClock())
-    await engine.dispose()
 
 
 @pytest.fixture

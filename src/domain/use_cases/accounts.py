@@ -111,7 +111,7 @@ class Authenticate:
     """Who is calling: an API key (not revoked) or a session token (not expired), belonging
     to an active user. Anything else is ``Unauthorized``. A key's ``last_used_at`` is
     refreshed at most once a minute, to keep writes off the hot path. A credential that
-    checked out is trusted for ``recent.seconds`` without asking the database again: a
+    checked out is trusted for ``CUTOUT_AUTH_CACHE_SECONDS`` without asking the database again: a
     revocation or logout on another server takes that long to apply there."""
 
     uow: UnitOfWorkFactory

@@ -30,7 +30,7 @@ async def current_balance(uow: UnitOfWorkFactory, user: User) -> int:
 @dataclass
 class GetBalance:
     """The user's balance: the sum of the user's ledger entries. A balance read in the last
-    ``recent.seconds`` is shown again; an entry this process commits makes it read afresh."""
+    ``CUTOUT_AUTH_CACHE_SECONDS`` is shown again; an entry this process commits makes it read afresh."""
 
     uow: UnitOfWorkFactory
     recent: RecentReads

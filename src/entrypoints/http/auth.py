@@ -100,8 +100,9 @@ class CookieCSRFMiddleware(CSRFMiddleware):
             if api_key_of(headers):  # an API client: it needs neither the check nor the token cookie
                 await self.app(scope, receive, send)
                 return
-            cookie_names = {part.split("=", 1)[0].strip() for part in headers.get("cookie", "").split(";")}
-            if scope["method"] not in self.config.safe_methods and SESSION_COOKIE not in cookie_names:
-                await self.app(scope, receive, send)
-                return
+            if scope["method"] not in self.config.safe_methods:
+                cookie_names = {part.split("=", 1)[0].strip() for part in headers.get("cookie", "").split(";")}
+                if SESSION_COOKIE not in cookie_names:
+                    await self.app(scope, receive, send)
+                    return
         await super().__call__(scope, receive, send)
