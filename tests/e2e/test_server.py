@@ -47,18 +47,22 @@ def serving(env: dict[str, str]) -> Iterator[str]:
     """Run `cutout serve` with ``env`` until the block ends; yields its base URL once it is ready."""
     base = env["CUTOUT_PUBLIC_URL"]
     cutout = Path(sys.executable).with_name("cutout")
-    process = subprocess.Popen([str(cutout), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # The server's output goes to a file: a pipe nobody reads fills up and blocks the server.
+    log_path = Path(env["CUTOUT_DATA_DIR"]) / "serve.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen([str(cutout), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            assert process.poll() is None, process.stdout.read().decode()  # type: ignore[union-attr]
+            assert process.poll() is None, log_path.read_text(errors="replace")
             try:
                 if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
         else:
-            pytest.fail("cutout serve did not become ready in 60 s")
+            pytest.fail(f"cutout serve did not become ready in 60 s:\n{log_path.read_text(errors='replace')}")
         yield base
     finally:
         process.terminate()
@@ -140,7 +144,7 @@ def test_bad_input_is_refused_fast_and_the_server_keeps_serving(server: str) -> 
             started = time.monotonic()
             response = api.post("/api/v1/removebg", files={"image_file": ("x.png", payload)}, data={"size": "full"})
             assert (response.status_code, response.json()["error"]["code"]) == (status, code)
-            assert time.monotonic() - started < 1.0
+            assert time.monotonic() - started < 10  # decoding the bomb's 900 MP would take minutes
         too_big = api.post("/api/v1/removebg", files={"image_file": ("x.jpg", b"\0" * 26_000_000)})
         assert too_big.status_code == 413
         assert api.get("/api/v1/me").json()["credits"] == 3
@@ -184,8 +188,18 @@ def test_unknown_email_and_wrong_password_take_about_the_same_time(server: str) 
             assert response.status_code == 401
             return time.perf_counter() - started
 
-        # Alternate, and stay under the throttle's free attempts for each address.
-        known = sorted(login_time("timing@example.com") for _ in range(4))[1]
-        unknown = sorted(login_time("nobody-here@example.com") for _ in range(4))[1]
-    assert known > 0.01 and unknown > 0.01  # both paid for an argon2 verification
-    assert max(known, unknown) / min(known, unknown) < 2.5
+        # Interleaved, so a busy machine slows both alike; under the throttle's free attempts for each email.
+        known, unknown = [], []
+        for _ in range(4):
+            known.append(login_time("timing@example.com"))
+            unknown.append(login_time("nobody-here@example.com"))
+    known_median, unknown_median = sorted(known)[1], sorted(unknown)[1]
+    assert known_median > 0.01 and unknown_median > 0.01  # both paid for an argon2 verification
+    assert max(known_median, unknown_median) / min(known_median, unknown_median) < 3
+
+
+def test_the_server_keeps_serving_past_what_a_pipe_of_its_output_would_hold(server: str) -> None:
+    # Each request writes an access-log line; 2,000 of them are well past a pipe's 64 KB.
+    with httpx.Client(base_url=server, timeout=30) as client:
+        for _ in range(2_000):
+            assert client.get("/health/live").status_code == 200
