@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from e2e.test_server import server_env, serving
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 from services import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +26,9 @@ CHROMIUM_ARGS = [
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 PAGES = ["/", "/login/", "/signup/", "/removebg/", "/pricing/", "/faq/", "/contact/"]
+# Playwright's 5 s default fails on a busy machine; a wait ends when its state arrives, so only failures wait long.
+WAIT_MS = 30_000
+expect.set_options(timeout=WAIT_MS)
 
 
 @dataclass
@@ -88,6 +91,7 @@ class Visit:
 
 def open_visit(browser: Browser, site: Site, viewport: dict[str, int] = DESKTOP) -> Visit:
     context = browser.new_context(base_url=site.url, viewport=viewport, accept_downloads=True)
+    context.set_default_timeout(WAIT_MS)
     visit = Visit(context, context.new_page())
 
     def guard(route, request) -> None:  # type: ignore[no-untyped-def]

@@ -33,6 +33,10 @@ def _png() -> bytes:
 
 PNG = _png()
 LARGE = bytes(range(256)) * 256  # 64 KiB
+# The slow answers take this long unless the fetcher gives up first; the tests allow half of it, so a
+# busy machine cannot fail them and a fetcher that waited for the server cannot pass them.
+HANG_SECONDS = 30.0
+_released = threading.Event()  # set when the module's server stops, so no handler outlives it
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -61,18 +65,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(b"tiny")
             self.wfile.flush()
-            time.sleep(2)  # keeps the connection open: only the header can end the fetch early
+            _released.wait(HANG_SECONDS)  # keeps the connection open: only the header can end the fetch early
         elif url.path == "/slow":
-            time.sleep(1.5)
+            _released.wait(HANG_SECONDS)
             self._send(200, PNG)
         elif url.path == "/trickle":
             self.send_response(200)
-            self.send_header("Content-Length", "40")
+            self.send_header("Content-Length", "60")
             self.end_headers()
-            for _ in range(40):
+            for _ in range(60):  # a byte every half second: never a read timeout, 30 s in all
                 self.wfile.write(b"x")
                 self.wfile.flush()
-                time.sleep(0.05)
+                if _released.wait(HANG_SECONDS / 60):
+                    return
         else:
             self._send(404, b"not found")
 
@@ -103,7 +108,9 @@ def port() -> Iterator[int]:
     server = _QuietServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    _released.clear()
     yield server.server_address[1]
+    _released.set()
     server.shutdown()
     server.server_close()
 
@@ -118,9 +125,9 @@ def fetcher() -> SafeUrlFetcher:
     """Allows exactly 127.0.0.1, with short limits so failures are quick."""
     return SafeUrlFetcher(
         address_allowed=lambda address: address == LOOPBACK,
-        connect_timeout=1,
-        read_timeout=0.3,
-        total_timeout=3,
+        connect_timeout=2,
+        read_timeout=2,
+        total_timeout=10,
     )
 
 
@@ -207,7 +214,7 @@ async def test_a_declared_length_over_the_limit_is_refused_without_reading(fetch
     started = time.monotonic()
     with pytest.raises(FileTooLarge):
         await fetcher.fetch(f"{base}/lying-length", max_bytes=10_000)
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < HANG_SECONDS / 2
 
 
 async def test_one_byte_over_the_limit_is_too_large(fetcher: SafeUrlFetcher, base: str) -> None:
@@ -219,15 +226,15 @@ async def test_a_slow_response_hits_the_read_timeout(fetcher: SafeUrlFetcher, ba
     started = time.monotonic()
     with pytest.raises(UrlFetchFailed):
         await fetcher.fetch(f"{base}/slow", max_bytes=10_000)
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < HANG_SECONDS / 2
 
 
 async def test_a_trickling_response_hits_the_total_deadline(base: str) -> None:
-    fetcher = SafeUrlFetcher(address_allowed=lambda address: address == LOOPBACK, read_timeout=1, total_timeout=0.5)
+    fetcher = SafeUrlFetcher(address_allowed=lambda address: address == LOOPBACK, read_timeout=5, total_timeout=3)
     started = time.monotonic()
     with pytest.raises(UrlFetchFailed):
         await fetcher.fetch(f"{base}/trickle", max_bytes=10_000)
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < HANG_SECONDS / 2
 
 
 async def test_a_refused_connection_fails(fetcher: SafeUrlFetcher) -> None:
@@ -274,12 +281,10 @@ SSRF_URLS = [
 
 @pytest.mark.parametrize("url", SSRF_URLS)
 async def test_refuses_non_public_and_non_http_urls_before_connecting(url: str, port: int, connects: list[str]) -> None:
-    started = time.monotonic()
     with pytest.raises(UrlNotAllowed) as caught:
         await SafeUrlFetcher().fetch(url.format(port=port), max_bytes=10_000)
     assert caught.value.code == "url_not_allowed"
     assert connects == []
-    assert time.monotonic() - started < 1
 
 
 @pytest.mark.parametrize(
@@ -289,10 +294,8 @@ async def test_a_redirect_to_a_refused_url_is_not_followed(
     fetcher: SafeUrlFetcher, base: str, port: int, location: str
 ) -> None:
     to = urllib.parse.quote(location.format(port=port), safe="")
-    started = time.monotonic()
     with pytest.raises(UrlNotAllowed):
         await fetcher.fetch(f"{base}/redirect?to={to}", max_bytes=10_000)
-    assert time.monotonic() - started < 1
 
 
 async def test_a_name_is_checked_by_the_addresses_it_resolves_to(
