@@ -104,15 +104,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_sessions_user_id"), table_name="sessions")
-    op.drop_index(op.f("ix_sessions_expires_at"), table_name="sessions")
-    op.drop_table("sessions")
-    op.drop_index("ix_ledger_entries_user_created", table_name="ledger_entries")
-    op.drop_table("ledger_entries")
-    op.drop_index(op.f("ix_jobs_user_id"), table_name="jobs")
-    op.drop_index("ix_jobs_status_lease", table_name="jobs")
-    op.drop_table("jobs")
-    op.drop_table("credit_accounts")
-    op.drop_index(op.f("ix_api_keys_user_id"), table_name="api_keys")
-    op.drop_table("api_keys")
-    op.drop_table("users")
+    # A table takes its indexes with it; dropping an index first fails on MySQL while a foreign key needs it.
+    for table in ("sessions", "ledger_entries", "jobs", "credit_accounts", "api_keys", "users"):
+        op.drop_table(table)
