@@ -188,6 +188,49 @@ async def test_a_permanent_failure_fails_at_once_with_its_code_and_a_refund(
     assert balance(uow, user) == 3
 
 
+async def test_auto_is_settled_at_submit_and_rendered_at_the_size_paid_for(
+    submit: SubmitJob, runner: RunJobs, user: User, uow: FakeUnitOfWorkFactory, hasher: FakeHasher, clock: FakeClock
+) -> None:
+    broke = await SignUp(uow, hasher, clock, signup_credits=0)("bob@example.com", "correct horse")
+    free = (await submit(broke, BIG, CutoutOptions(size=SizeChoice.AUTO))).job
+    paid = (await submit(user, BIG, CutoutOptions(size=SizeChoice.AUTO))).job
+    assert (free.options.size, free.credits_reserved) == (SizeChoice.PREVIEW, 0)
+    assert (paid.options.size, paid.credits_reserved) == (SizeChoice.FULL, 1)
+    await run_next(runner)
+    await run_next(runner)
+    free_result, paid_result = stored(uow, free).result, stored(uow, paid).result
+    assert free_result is not None and free_result.width * free_result.height <= 250_000
+    assert paid_result is not None and (paid_result.width, paid_result.height) == (4000, 3000)
+    assert balance(uow, broke) == 0 and balance(uow, user) == 2
+
+
+async def test_a_job_that_would_cost_other_than_reserved_fails_unrun_and_refunded(
+    submit: SubmitJob, runner: RunJobs, user: User, uow: FakeUnitOfWorkFactory, remover: FakeRemover
+) -> None:
+    job = (await submit(user, BIG, FULL)).job
+    stored(uow, job).options = CutoutOptions(size=SizeChoice.PREVIEW)  # priced 0 now, 1 reserved
+    await run_next(runner)
+    failed = stored(uow, job)
+    assert failed.status is JobStatus.FAILED and failed.error_code == "price_changed"
+    assert remover.calls == 0 and balance(uow, user) == 3
+
+
+async def test_a_job_stored_with_auto_before_it_was_settled_renders_what_was_reserved(
+    submit: SubmitJob, runner: RunJobs, user: User, uow: FakeUnitOfWorkFactory
+) -> None:
+    paid, free = (
+        (await submit(user, BIG, FULL)).job,
+        (await submit(user, BIG, CutoutOptions(size=SizeChoice.PREVIEW))).job,
+    )
+    for job in (paid, free):
+        stored(uow, job).options = CutoutOptions(size=SizeChoice.AUTO)
+    await run_next(runner)
+    await run_next(runner)
+    assert stored(uow, paid).result.width == 4000  # type: ignore[union-attr]
+    assert stored(uow, free).result.width * stored(uow, free).result.height <= 250_000  # type: ignore[union-attr]
+    assert balance(uow, user) == 2
+
+
 async def test_a_worker_that_lost_its_job_books_nothing(
     submit: SubmitJob, runner: RunJobs, user: User, uow: FakeUnitOfWorkFactory, blobs: FakeBlobStore, clock: FakeClock
 ) -> None:

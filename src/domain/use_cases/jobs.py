@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from domain import credits
@@ -48,6 +48,8 @@ class SubmitJob:
       source, the image header, the options and the shape of ``callback_url``.
     - The price is reserved at submit: the job's charge is posted in the transaction that
       queues it, so a short balance refuses the job (``InsufficientCredits``) and stores nothing.
+      ``size=auto`` is settled then, by the balance at submit: the job keeps the size choice it
+      is paid for (full or preview), which is what the worker renders.
       A job that then fails, is canceled or expires unrun is refunded once.
     - An ``Idempotency-Key`` makes retrying safe: the same key with the same request answers the
       first job and charges nothing more; with another request it is refused
@@ -80,6 +82,7 @@ class SubmitJob:
         info, options = await self.pipeline.inspect(data, options)
         balance = await current_balance(self.uow, user) if options.size is SizeChoice.AUTO else 0
         plan = self.pipeline.plan(info, options, balance)
+        options = replace(options, size=plan.choice)  # what the worker renders, whatever the balance then
         now = self.clock.now()
         job = Job(
             user_id=user.id,

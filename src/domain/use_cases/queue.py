@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from domain.errors import DomainError, InferenceFailed
+from domain.errors import DomainError, InferenceFailed, PriceChanged
 from domain.jobs import Job, JobResult, JobStatus, RetryPolicy, result_key
 from domain.pipeline import CutoutPipeline
 from domain.ports import BlobStore, Clock, UnitOfWork, UnitOfWorkFactory
@@ -36,6 +36,9 @@ class RunJobs:
     - A job is claimed by exactly one worker: the claim locks its row and skips rows other
       workers hold. It runs under a lease the worker renews by heartbeat (with its progress);
       a worker that stops heartbeating loses the job to ``ReclaimExpiredLeases``.
+    - A job is rendered at the size it was paid for: its size choice was settled at submit (``auto``
+      included), and a plan that would now cost other than the credits reserved (``PriceChanged``)
+      fails the job unrun, refunded.
     - On success the result is stored, then the job is marked succeeded in one transaction that
       also queues its callback; the credit reserved at submit stays charged.
     - A transient failure (a service or the model unavailable, a timeout, an unexpected fault)
@@ -110,8 +113,11 @@ class RunJobs:
         async with asyncio.timeout(self.deadline.total_seconds()):
             data = await self.blobs.get(job.input_key or "")
             await progress(15)
-            size = self.pipeline.plan(self.pipeline.imaging.probe(data), job.options, balance=_PAID_FOR).size
-            image = await self.pipeline.render(data, size, job.options, progress)
+            # What was reserved is the budget: a job stored before ``auto`` was settled at submit plans the same.
+            plan = self.pipeline.plan(self.pipeline.imaging.probe(data), job.options, balance=job.credits_reserved)
+            if plan.cost != job.credits_reserved:
+                raise PriceChanged(cost=plan.cost, reserved=job.credits_reserved)
+            image = await self.pipeline.render(data, plan.size, job.options, progress)
         key = result_key(job.id)
         await self.blobs.put(key, image.data, image.media_type)
         return JobResult(key, image.media_type, image.width, image.height)
@@ -155,11 +161,6 @@ class RunJobs:
             else:
                 await fail_and_refund(uow, stored, code, message, now)
             await uow.commit()
-
-
-# A queued job's size was fixed and paid for at submit; re-planning must not shrink an ``auto``
-# job because the balance has since moved, so it is planned as if any price were covered.
-_PAID_FOR = 1 << 30
 
 
 def _is_transient(error: Exception) -> bool:
