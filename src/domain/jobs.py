@@ -72,6 +72,8 @@ class Job:
     available_at: datetime | None = None
     worker_id: str | None = None
     input_key: str | None = None
+    background_key: str | None = None
+    """Where a queued job's background image waits beside its input; the options never hold its bytes."""
     result: JobResult | None = None
     idempotency_key: str | None = None
     fingerprint: str | None = None
@@ -141,6 +143,10 @@ def fingerprint(source: ImageSource, options: CutoutOptions, callback_url: str |
 
 def input_key(job_id: uuid.UUID) -> str:
     return f"jobs/{job_id}/input"
+
+
+def background_key(job_id: uuid.UUID) -> str:
+    return f"jobs/{job_id}/background"
 
 
 def result_key(job_id: uuid.UUID) -> str:

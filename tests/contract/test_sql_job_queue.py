@@ -127,9 +127,9 @@ async def test_lists_own_asynchronous_jobs_newest_first(sql_uow: SqlUnitOfWorkFa
 async def test_a_finished_job_keeps_its_result_and_options(sql_uow: SqlUnitOfWorkFactory) -> None:
     user = await new_user(sql_uow)
     job = queued(user, callback_url="https://hooks.example/cutout")
+    job.background_key = f"jobs/{job.id}/background"
     job.options = CutoutOptions(
         format=OutputFormat.WEBP,
-        bg_image=ImageSource(data=bytes(range(256)) * 4),
         crop=True,
         roi=Roi.parse("10% 5% 90% 95%"),
         placement=Placement.parse("80%", "center"),
@@ -148,6 +148,17 @@ async def test_a_finished_job_keeps_its_result_and_options(sql_uow: SqlUnitOfWor
         stored = await uow.jobs.get(job.id)
     assert stored == held
     assert stored is not None and stored.options.format is OutputFormat.WEBP and stored.progress == 100
+    assert stored.background_key == f"jobs/{job.id}/background" and stored.options.bg_image is None
+
+
+async def test_a_job_stored_with_its_background_inline_still_reads(sql_uow: SqlUnitOfWorkFactory) -> None:
+    """Rows written before backgrounds moved to the blob store held the bytes in the options."""
+    job = queued(await new_user(sql_uow))
+    job.options = CutoutOptions(bg_image=ImageSource(data=bytes(range(256)) * 4))
+    await store(sql_uow, job)
+    async with sql_uow() as uow:
+        stored = await uow.jobs.get(job.id)
+    assert stored is not None and stored.options == job.options and stored.background_key is None
 
 
 async def test_retention_finds_old_jobs_that_still_hold_something(sql_uow: SqlUnitOfWorkFactory) -> None:

@@ -231,6 +231,31 @@ async def test_a_job_stored_with_auto_before_it_was_settled_renders_what_was_res
     assert balance(uow, user) == 2
 
 
+async def test_a_background_waits_beside_the_input_and_goes_with_it(
+    submit: SubmitJob,
+    runner: RunJobs,
+    user: User,
+    uow: FakeUnitOfWorkFactory,
+    blobs: FakeBlobStore,
+    imaging: FakeImaging,
+    clock: FakeClock,
+) -> None:
+    backdrop = CutoutOptions(size=SizeChoice.FULL, bg_image=ImageSource(data=fake_image(800, 600)))
+    job = (await submit(user, BIG, backdrop)).job
+    assert job.options.bg_image is None and job.background_key == f"jobs/{job.id}/background"
+    assert blobs.blobs[job.background_key][0] == fake_image(800, 600)
+    await run_next(runner)
+    assert imaging.rendered[-1][1].bg_image == ImageSource(data=fake_image(800, 600))
+    for _ in range(2):
+        await submit(user, BIG, FULL)
+    with pytest.raises(InsufficientCredits):
+        await submit(user, BIG, backdrop)
+    assert sum(key.endswith("/background") for key in blobs.blobs) == 1  # the refused one's is deleted
+    clock.advance(hours=25)
+    await ExpireOldJobs(uow, blobs, clock, retention=timedelta(hours=24))()
+    assert blobs.blobs == {} and stored(uow, job).background_key is None
+
+
 async def test_a_worker_that_lost_its_job_books_nothing(
     submit: SubmitJob, runner: RunJobs, user: User, uow: FakeUnitOfWorkFactory, blobs: FakeBlobStore, clock: FakeClock
 ) -> None:

@@ -64,7 +64,7 @@ def _job(row: JobRow) -> Job:
         id=row.id,
         user_id=row.user_id,
         status=JobStatus(row.status),
-        options=msgspec.convert(row.options, CutoutOptions),
+        options=msgspec.convert({k: v for k, v in row.options.items() if k != _BACKGROUND_KEY}, CutoutOptions),
         credits_reserved=row.credits_reserved,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -78,6 +78,7 @@ def _job(row: JobRow) -> Job:
         available_at=row.available_at,
         worker_id=row.worker_id,
         input_key=row.input_key,
+        background_key=row.options.get(_BACKGROUND_KEY),
         result=result,
         idempotency_key=row.idempotency_key,
         fingerprint=row.fingerprint,
@@ -321,13 +322,24 @@ class SqlJobRepository:
         return [_job(row) for row in rows]
 
 
+_BACKGROUND_KEY = "background_key"
+"""Where the blob key of a job's background image rides in the ``options`` JSON, beside the cut-out options."""
+
+
+def _options_column(job: Job) -> dict[str, object]:
+    options: dict[str, object] = msgspec.to_builtins(job.options)
+    if job.background_key:
+        options[_BACKGROUND_KEY] = job.background_key
+    return options
+
+
 def _job_columns(job: Job) -> dict[str, object]:
     result = job.result
     return {
         "user_id": job.user_id,
         "status": job.status.value,
         "sync": job.sync,
-        "options": msgspec.to_builtins(job.options),
+        "options": _options_column(job),
         "credits_reserved": job.credits_reserved,
         "attempts": job.attempts,
         "progress": job.progress,

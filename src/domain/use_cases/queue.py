@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from domain.cutouts import CutoutOptions, ImageSource
 from domain.errors import DomainError, InferenceFailed, PriceChanged
 from domain.jobs import Job, JobResult, JobStatus, RetryPolicy, result_key
 from domain.pipeline import CutoutPipeline
@@ -117,10 +118,16 @@ class RunJobs:
             plan = self.pipeline.plan(self.pipeline.imaging.probe(data), job.options, balance=job.credits_reserved)
             if plan.cost != job.credits_reserved:
                 raise PriceChanged(cost=plan.cost, reserved=job.credits_reserved)
-            image = await self.pipeline.render(data, plan.size, job.options, progress)
+            image = await self.pipeline.render(data, plan.size, await self._options(job), progress)
         key = result_key(job.id)
         await self.blobs.put(key, image.data, image.media_type)
         return JobResult(key, image.media_type, image.width, image.height)
+
+    async def _options(self, job: Job) -> CutoutOptions:
+        """The job's options with its background image read back from the blob store."""
+        if job.background_key is None:
+            return job.options
+        return replace(job.options, bg_image=ImageSource(data=await self.blobs.get(job.background_key)))
 
     async def _heartbeat(self, job: Job, worker_id: str, work: asyncio.Future[JobResult], lost: asyncio.Event) -> None:
         while not work.done():
@@ -208,11 +215,11 @@ class ReclaimExpiredLeases:
 
 @dataclass
 class ExpireOldJobs:
-    """Images are transient: after the retention window a job's input and result are deleted.
+    """Images are transient: after the retention window a job's input, background and result are deleted.
 
     Business rules: a succeeded job becomes ``expired`` (its result is gone; it stays charged);
     a job still queued that long becomes ``expired`` and is refunded; a failed or canceled one
-    keeps its status and loses its input. Blobs are deleted before the rows say so, so a row
+    keeps its status and loses its input and background. Blobs are deleted before the rows say so, so a row
     never points at a blob that outlived the window. Anything left in the store past the window
     (an upload whose job was never queued) is swept too. Returns how many jobs were expired."""
 
@@ -228,13 +235,13 @@ class ExpireOldJobs:
         async with self.uow() as uow:
             due = await uow.jobs.retention_due(cutoff, self.batch)
             for job in due:
-                for key in (job.input_key, job.result.key if job.result else None):
+                for key in (job.input_key, job.background_key, job.result.key if job.result else None):
                     if key:
                         await self.blobs.delete(key)
                 if job.status in (JobStatus.QUEUED, JobStatus.SUCCEEDED):
                     await expire(uow, job, now)
                 else:
-                    job.input_key = None
+                    job.input_key = job.background_key = None
                     await uow.jobs.save(job)
             await uow.commit()
         await self.blobs.sweep(cutoff)
