@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tracemalloc
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -19,6 +21,7 @@ from fakes import (
     fake_image,
 )
 
+from domain import jobs
 from domain.credits import LedgerKind
 from domain.cutouts import CutoutOptions, ImageSource
 from domain.errors import (
@@ -36,6 +39,7 @@ from domain.errors import (
 from domain.jobs import Job, JobStatus, RetryPolicy
 from domain.pipeline import CutoutPipeline
 from domain.pricing import SizeChoice
+from domain.use_cases import jobs as job_use_cases
 from domain.use_cases.accounts import SignUp
 from domain.use_cases.callbacks import DeliverCallbacks
 from domain.use_cases.jobs import CancelJob, GetJob, GetJobResult, SubmitJob
@@ -123,6 +127,43 @@ async def test_the_same_idempotency_key_and_request_is_one_job_charged_once(
         await submit(user, BIG, CutoutOptions(size=SizeChoice.PREVIEW), idempotency_key="order-7")
     concurrent = await asyncio.gather(*(submit(user, BIG, FULL, idempotency_key="order-8") for _ in range(5)))
     assert len({s.job.id for s in concurrent}) == 1 and balance(uow, user) == 1
+
+
+async def test_the_fingerprint_is_taken_only_for_an_idempotency_key(
+    submit: SubmitJob, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[CutoutOptions] = []
+
+    def spy(source: ImageSource, options: CutoutOptions, callback_url: str | None) -> str:
+        taken.append(options)
+        return jobs.fingerprint(source, options, callback_url)
+
+    monkeypatch.setattr(job_use_cases, "fingerprint", spy)
+    backdrop = CutoutOptions(size=SizeChoice.FULL, bg_image=ImageSource(data=fake_image(800, 600)))
+    await submit(user, BIG, backdrop)
+    assert taken == []
+    await submit(user, BIG, backdrop, idempotency_key="order-9")
+    assert taken == [backdrop]
+
+
+def test_a_fingerprint_hashes_a_background_without_copying_it() -> None:
+    background = ImageSource(data=bytes(20_000_000))
+    options = CutoutOptions(bg_image=background)
+    tracemalloc.start()
+    try:
+        first = jobs.fingerprint(BIG, options, "https://hooks.example/x")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000  # the background is 20 MB; its repr alone was 80
+    assert first == jobs.fingerprint(
+        BIG, CutoutOptions(bg_image=ImageSource(data=bytes(20_000_000))), "https://hooks.example/x"
+    )
+    assert first != jobs.fingerprint(
+        BIG, CutoutOptions(bg_image=ImageSource(data=b"\1" * 20_000_000)), "https://hooks.example/x"
+    )
+    assert first != jobs.fingerprint(BIG, options, None)
+    assert first != jobs.fingerprint(BIG, replace(options, crop=True), "https://hooks.example/x")
 
 
 async def test_a_worker_runs_a_job_to_success(

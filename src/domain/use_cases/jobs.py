@@ -53,7 +53,8 @@ class SubmitJob:
       A job that then fails, is canceled or expires unrun is refunded once.
     - An ``Idempotency-Key`` makes retrying safe: the same key with the same request answers the
       first job and charges nothing more; with another request it is refused
-      (``IdempotencyKeyReused``). A unique (user, key) index settles concurrent retries.
+      (``IdempotencyKeyReused``). A unique (user, key) index settles concurrent retries. Requests
+      are compared by ``fingerprint``, taken only when a key is given.
     - The input, and a background image, go to the blob store before the job is queued (the job
       keeps only their keys, never their bytes) and are deleted if queueing fails.
     - A job with a callback gives its owner a webhook signing secret if they had none.
@@ -77,9 +78,11 @@ class SubmitJob:
         if idempotency_key is not None:
             idempotency_key = _check_idempotency_key(idempotency_key)
         data = await self.pipeline.load(source)
-        print_ = fingerprint(ImageSource(data=data), options, callback_url)
-        if idempotency_key and (earlier := await self._earlier(user, idempotency_key, print_)):
-            return Submission(earlier, created=False)
+        print_ = None
+        if idempotency_key is not None:
+            print_ = fingerprint(ImageSource(data=data), options, callback_url)
+            if earlier := await self._earlier(user, idempotency_key, print_):
+                return Submission(earlier, created=False)
         info, options = await self.pipeline.inspect(data, options)
         balance = await current_balance(self.uow, user) if options.size is SizeChoice.AUTO else 0
         plan = self.pipeline.plan(info, options, balance)
@@ -104,7 +107,7 @@ class SubmitJob:
             await self._queue(job)
         except IdempotencyKeyTaken:
             await self._delete_images(job)
-            earlier = await self._earlier(user, idempotency_key or "", print_)
+            earlier = await self._earlier(user, idempotency_key or "", print_ or "")
             if earlier is None:  # the other submission was rolled back after all
                 raise
             return Submission(earlier, created=False)
