@@ -53,9 +53,12 @@ async def _empty(url: str) -> None:
 
 
 @contextlib.contextmanager
-def served(database_url: str, data_dir: Path, schedule: Schedule = FAST, **overrides: Any) -> Iterator[str]:
-    """The app from ``create_app`` on ``database_url``, sign-ups granting nothing, with its worker loop."""
-    settings = make_settings(data_dir, CUTOUT_SIGNUP_CREDITS="0")
+def served(
+    database_url: str, data_dir: Path, schedule: Schedule = FAST, env: dict[str, str] | None = None, **overrides: Any
+) -> Iterator[str]:
+    """The app from ``create_app`` on ``database_url``, sign-ups granting nothing, with its worker loop;
+    ``env`` adds settings, ``overrides`` replaces adapters."""
+    settings = make_settings(data_dir, CUTOUT_SIGNUP_CREDITS="0", **(env or {}))
     with serve_in_thread(create_app(settings, real_adapters(database_url, **overrides), schedule)) as base:
         yield base
 

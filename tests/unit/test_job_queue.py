@@ -43,7 +43,8 @@ from domain.use_cases import jobs as job_use_cases
 from domain.use_cases.accounts import SignUp
 from domain.use_cases.callbacks import DeliverCallbacks
 from domain.use_cases.jobs import CancelJob, GetJob, GetJobResult, SubmitJob
-from domain.use_cases.queue import ExpireOldJobs, Lease, ReclaimExpiredLeases, RunJobs
+from domain.use_cases.queue import ExpireOldJobs, Lease, PurgeSyncJobRecords, ReclaimExpiredLeases, RunJobs
+from domain.use_cases.remove_background import RemoveBackground
 from domain.users import User
 from domain.webhooks import DeliveryPolicy, DeliveryStatus
 
@@ -410,6 +411,22 @@ async def test_expiry_deletes_images_and_refunds_only_unrun_jobs(
     assert balance(uow, user) == 1  # never_run refunded; done stays paid
     with pytest.raises(ResultExpired):
         await GetJobResult(GetJob(uow), blobs)(user, done.id)
+
+
+async def test_ended_sync_job_records_are_purged_after_the_window_in_bounded_batches(
+    submit: SubmitJob, user: User, uow: FakeUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    remove = RemoveBackground(uow, CutoutPipeline(FakeImaging(), FakeRemover(), FakeFetcher()), clock)
+    for _ in range(3):
+        await remove(user, BIG, FULL)
+    queued = (await submit(user, BIG, CutoutOptions(size=SizeChoice.PREVIEW))).job
+    purge = PurgeSyncJobRecords(uow, clock, retention=timedelta(hours=24), batch=1, batches=2)
+    clock.advance(hours=23)
+    assert await purge() == 0
+    clock.advance(hours=2)
+    assert await purge() == 2 and await purge() == 1 and await purge() == 0
+    assert list(uow.db.jobs) == [queued.id]
+    assert [e.kind for e in uow.db.ledger].count(LedgerKind.CHARGE) == 3 and balance(uow, user) == 0
 
 
 async def test_callbacks_are_signed_retried_and_given_up(

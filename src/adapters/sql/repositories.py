@@ -312,6 +312,21 @@ class SqlJobRepository:
             .limit(limit)
         )
 
+    async def delete_finished_sync(self, created_before: datetime, limit: int) -> int:
+        ended = [status.value for status in JobStatus if status.is_terminal]
+        ids = list(
+            await self._rows.session.scalars(
+                select(JobRow.id)
+                .where(JobRow.created_at < created_before, JobRow.sync.is_(True), JobRow.status.in_(ended))
+                .order_by(JobRow.created_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if ids:
+            await self._rows.session.execute(delete(JobRow).where(JobRow.id.in_(ids)))
+        return len(ids)
+
     async def _locked(self, query: Select[tuple[JobRow]]) -> list[Job]:
         """Run ``query`` locking its rows and skipping rows another transaction holds.
 

@@ -214,6 +214,37 @@ class ReclaimExpiredLeases:
 
 
 @dataclass
+class PurgeSyncJobRecords:
+    """A paid synchronous cut-out is recorded as a job only so that a crash mid-request is refunded
+    (by the lease); once it has ended the record has done its work.
+
+    Business rules: an ended (succeeded or failed) synchronous job is deleted once the retention
+    window has passed since it was created, like the images of a queued one; a running one is left
+    to its lease, and deleted once the reaper has ended it. The ledger keeps its entries: they name
+    the job by id only (reference ``job:<id>``, no foreign key), so a charge and its refund stay
+    booked exactly once. At most ``batches`` transactions of ``batch`` rows per call, so a backlog
+    never holds up the other chores for long. Returns how many were deleted."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    retention: timedelta
+    batch: int = 500
+    batches: int = 10
+
+    async def __call__(self) -> int:
+        cutoff = self.clock.now() - self.retention
+        deleted = 0
+        for _ in range(self.batches):
+            async with self.uow() as uow:
+                done = await uow.jobs.delete_finished_sync(cutoff, self.batch)
+                await uow.commit()
+            deleted += done
+            if done < self.batch:
+                break
+        return deleted
+
+
+@dataclass
 class ExpireOldJobs:
     """Images are transient: after the retention window a job's input, background and result are deleted.
 
