@@ -17,6 +17,7 @@ from robustness.real_app import migrated, real_adapters
 
 from adapters.clock import SystemClock
 from adapters.sql.engine import create_engine
+from adapters.sql.models import Base
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain.use_cases.credits import GrantCredits
 from entrypoints.http.app import create_app
@@ -41,8 +42,6 @@ def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 async def _empty(url: str) -> None:
-    from adapters.sql.models import Base
-
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:

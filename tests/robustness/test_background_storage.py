@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from fakes import FakeFetcher
 from images import encode, person_scene
 from PIL import Image
-from robustness.job_flows import account, any_database, finished, served
+from robustness.job_flows import account, finished, served
 from sqlalchemy import func, select
 
 from adapters.clock import SystemClock
@@ -21,8 +21,6 @@ from adapters.fs_store import FsBlobStore
 from adapters.sql.engine import create_engine
 from adapters.sql.models import JobRow
 from domain.cutouts import MAX_UPLOAD_BYTES
-
-__all__ = ["any_database"]
 
 PHOTO = encode(person_scene(640, 480)[0], quality=90)  # 0.31 MP: one credit at full size
 BACKGROUND_URL = "https://images.example/beach.png"

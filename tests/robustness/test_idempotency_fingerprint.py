@@ -10,9 +10,7 @@ from pathlib import Path
 import httpx
 from images import encode, person_scene
 from PIL import Image
-from robustness.job_flows import account, any_database, finished, served
-
-__all__ = ["any_database"]
+from robustness.job_flows import account, finished, served
 
 PHOTO = encode(person_scene(640, 480)[0], quality=90)
 GREEN = encode(Image.new("RGB", (800, 600), (20, 140, 60)), "PNG")

@@ -10,11 +10,9 @@ from urllib.parse import urlsplit
 import httpx
 from images import encode, person_scene
 from PIL import Image
-from robustness.job_flows import account, any_database, finished, served
+from robustness.job_flows import account, finished, served
 
 from domain.pricing import PREVIEW_MAX_PIXELS
-
-__all__ = ["any_database"]
 
 LARGE = encode(person_scene(1600, 1200)[0], quality=90)  # 1.92 MP: one credit at full size
 

@@ -9,13 +9,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from images import encode, person_scene
-from robustness.job_flows import FAST, account, any_database, finished, served
+from robustness.job_flows import FAST, account, finished, served
 from sqlalchemy import func, select
 
 from adapters.sql.engine import create_engine
 from adapters.sql.models import JobRow
-
-__all__ = ["any_database"]
 
 PHOTO = encode(person_scene(640, 480)[0], quality=90)  # 0.31 MP: one credit at full size
 RETENTION_HOURS = "0.002"  # 7.2 s

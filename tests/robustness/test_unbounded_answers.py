@@ -16,7 +16,7 @@ from typing import Any
 
 from fake_replicate import TOKEN, FakeReplicate
 from images import encode, person_scene
-from robustness.job_flows import account, any_database, finished, served
+from robustness.job_flows import account, finished, served
 from sqlalchemy import select
 
 from adapters.cpu import CpuPool
@@ -25,8 +25,6 @@ from adapters.replicate_remover import ReplicateRemover, Timing, replicate_clien
 from adapters.sql.engine import create_engine
 from adapters.sql.models import WebhookDeliveryRow
 from adapters.webhook_sender import SignedWebhookSender
-
-__all__ = ["any_database"]
 
 PHOTO = encode(person_scene(640, 480)[0], quality=90)
 HUGE = 200_000_000
