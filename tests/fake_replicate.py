@@ -13,6 +13,7 @@ and answer as the real ones do: an RGBA cut-out, or a greyscale matte for ``back
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -34,6 +35,7 @@ from PIL import Image, ImageDraw
 from domain.errors import BlobMissing
 
 TOKEN = "r8_cutout_test_token"
+STREAM_CHUNK = 64 * 1024
 # Model -> the input fields its schema accepts (the first is the image). Community models by version.
 SCHEMAS = {
     "bria/remove-background": {"image", "image_url", "preserve_alpha", "content_moderation"},
@@ -64,6 +66,7 @@ class Behaviour:
     honour_wait: bool = True  # hold a ``Prefer: wait`` request open until done (up to its limit)
     deliver_webhooks: bool = True
     output: bytes | None = None  # served instead of the model's answer
+    output_length: int = 0  # if set, the output is this many bytes, made up as they are sent
 
 
 @dataclass
@@ -91,6 +94,7 @@ class FakeReplicate:
         self.requests: list[Recorded] = []
         self.predictions: dict[str, _Prediction] = {}
         self.files: dict[str, bytes] = {}  # outputs, served at /files/<name>
+        self.streamed: dict[str, int] = {}  # outputs of ``output_length`` bytes: how many of them were sent
         self.blobs: dict[str, bytes] = {}  # a test blob store's contents, served at /blobs/<key>
         self.fetched: list[str] = []  # input URLs fetched
         self.deliveries: list[tuple[str, int]] = []  # webhook URL, the status it answered
@@ -216,7 +220,10 @@ class FakeReplicate:
             update: dict[str, Any] = {"status": behaviour.outcome, "completed_at": _iso(time.time())}
             update["metrics"] = {"predict_time": behaviour.seconds}
             if behaviour.outcome == "succeeded":
-                self.files[f"{pid}.png"] = behaviour.output or self._run_model(picture, inputs)
+                if behaviour.output_length:
+                    self.streamed[f"{pid}.png"] = 0
+                else:
+                    self.files[f"{pid}.png"] = behaviour.output or self._run_model(picture, inputs)
                 update["output"] = f"{self.url}/files/{pid}.png"
             elif behaviour.outcome == "failed":
                 update["error"] = behaviour.error
@@ -323,6 +330,8 @@ def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
             if method == "GET" and parts[0] in ("files", "blobs"):
                 store = fake.files if parts[0] == "files" else fake.blobs
                 name = "/".join(parts[1:])
+                if parts[0] == "files" and name in fake.streamed:
+                    return self._stream(name, fake.behaviour.output_length)
                 if name in store:
                     return self._send(200, store[name], "image/png")
                 return self._send(404, b"not found", "text/plain")
@@ -357,6 +366,21 @@ def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
         def _json(self, status: int, payload: Any) -> None:
             content_type = "application/problem+json" if status >= 400 else "application/json"
             self._send(status, json.dumps(payload).encode(), content_type)
+
+        def _stream(self, name: str, length: int) -> None:
+            """``length`` bytes of a PNG signature and zeros, sent until done or the client hangs up. No
+            length is announced (the body ends with the connection), so only counting tells it is too long."""
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            chunk = memoryview(b"\x89PNG\r\n\x1a\n" + bytes(STREAM_CHUNK - 8))
+            with contextlib.suppress(OSError):  # the client stopped reading and closed the connection
+                while fake.streamed[name] < length:
+                    piece = chunk[: length - fake.streamed[name]]
+                    self.wfile.write(piece)
+                    fake.streamed[name] += len(piece)
+            self.close_connection = True
 
         def _send(self, status: int, data: bytes, content_type: str) -> None:
             self.send_response(status)

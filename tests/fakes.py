@@ -188,6 +188,12 @@ class _FakeJobs:
         ]
         return due[:limit]
 
+    async def delete_finished_sync(self, created_before: datetime, limit: int) -> int:
+        ended = [j for j in self.db.jobs.values() if j.sync and j.status.is_terminal and j.created_at < created_before]
+        for job in sorted(ended, key=lambda j: j.created_at)[:limit]:
+            del self.db.jobs[job.id]
+        return min(len(ended), limit)
+
 
 class _FakeWebhooks:
     def __init__(self, db: FakeDatabase) -> None:

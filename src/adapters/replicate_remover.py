@@ -40,6 +40,8 @@ DATA_URI_MAX_BYTES = 256 * 1024  # larger inputs go up as a blob-store URL
 INPUT_JPEG_QUALITY = 90
 INPUT_URL_LIFETIME = timedelta(minutes=15)
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024
+FIXED_RESOLUTION_PIXELS = 4_000_000
+OUTPUT_HEADER_BYTES = 64 * 1024  # room for a PNG's chunks and metadata around its pixels
 TERMINAL = frozenset({"succeeded", "failed", "canceled"})
 RETRIED_STATUSES = (429, 500, 502, 503, 504)
 
@@ -131,7 +133,7 @@ class ReplicateRemover:
                 async with self._uploaded(jpeg) as image:
                     prediction = await self._create(image)
                     prediction = await self._until_finished(prediction)
-                output = await self._download(self._output_url(prediction))
+                output = await self._download(self._output_url(prediction), _output_limit(picture))
         except TimeoutError:
             raise InferenceFailed(
                 f"Replicate did not finish within {self.timing.deadline:g} s.",
@@ -247,15 +249,21 @@ class ReplicateRemover:
             )
         return prediction.output
 
-    async def _download(self, url: str) -> bytes:
-        buffer = BytesIO()
-        async with self._downloads.stream("GET", url) as response:
+    async def _download(self, url: str, limit: int) -> bytes:
+        """The output, read as it arrives and refused once it passes ``limit`` bytes. It is asked for
+        unencoded and read raw, so a compressed body cannot inflate past the limit in one chunk."""
+        too_large = InferenceFailed(f"The output of {self.model.name} is larger than {limit} bytes.")
+        buffer = bytearray()
+        async with self._downloads.stream("GET", url, headers={"Accept-Encoding": "identity"}) as response:
             response.raise_for_status()
-            async for chunk in response.aiter_bytes():
-                buffer.write(chunk)
-                if buffer.tell() > MAX_OUTPUT_BYTES:
-                    raise InferenceFailed(f"The output of {self.model.name} is larger than {MAX_OUTPUT_BYTES} bytes.")
-        return buffer.getvalue()
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise too_large
+            async for chunk in response.aiter_raw():
+                if len(buffer) + len(chunk) > limit:
+                    raise too_large
+                buffer += chunk
+        return bytes(buffer)
 
     async def _forget(self, prediction: _Prediction) -> None:
         """Cancel an unfinished prediction (we no longer wait for it) and drop its delivery, even
@@ -279,6 +287,14 @@ class ReplicateRemover:
         except httpx.HTTPError as error:
             return f"Replicate is unreachable: {_describe(error)}"
         return None
+
+
+def _output_limit(picture: Image.Image) -> int:
+    """The most an output for ``picture`` may take: its pixels as uncompressed RGBA (a PNG of them is
+    hardly larger), counting at least ``FIXED_RESOLUTION_PIXELS`` for models that answer at a size of
+    their own, and never more than ``MAX_OUTPUT_BYTES``."""
+    pixels = max(picture.width * picture.height, FIXED_RESOLUTION_PIXELS)
+    return min(MAX_OUTPUT_BYTES, 4 * pixels + OUTPUT_HEADER_BYTES)
 
 
 def _encode_input(picture: Image.Image) -> bytes:

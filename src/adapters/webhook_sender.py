@@ -1,7 +1,8 @@
 """Job callbacks over HTTP: signed the Standard Webhooks way, sent only to public addresses.
 
 The connection goes through the same address-checking network backend as ``image_url``
-downloads, so a callback cannot be aimed at internal services; redirects are not followed.
+downloads, so a callback cannot be aimed at internal services; redirects are not followed. Only the
+status line and headers of the answer are read, so a receiver cannot make us hold a large body.
 """
 
 from __future__ import annotations
@@ -37,11 +38,14 @@ class SignedWebhookSender:
         ]
         try:
             with anyio.fail_after(self._timeout):
-                async with httpcore.AsyncConnectionPool(network_backend=self._backend) as pool:
-                    response = await pool.request("POST", target, headers=headers, content=payload)
+                async with (
+                    httpcore.AsyncConnectionPool(network_backend=self._backend) as pool,
+                    pool.stream("POST", target, headers=headers, content=payload) as response,
+                ):
+                    status = response.status  # the answer's body is never read: its status is all we need
         except (TimeoutError, httpcore.TimeoutException) as exc:
             raise UrlFetchFailed("The callback timed out.", url=url) from exc
         except (httpcore.NetworkError, httpcore.ProtocolError, OSError) as exc:
             raise UrlFetchFailed("The callback URL could not be reached.", url=url) from exc
-        if not 200 <= response.status < 300:
-            raise UrlFetchFailed(f"The callback answered {response.status}.", url=url, status=response.status)
+        if not 200 <= status < 300:
+            raise UrlFetchFailed(f"The callback answered {status}.", url=url, status=status)

@@ -161,6 +161,13 @@ class ServiceUnavailable(DomainError):
     transient = True
 
 
+class PriceChanged(DomainError):
+    """A queued job would now cost other than the credits reserved for it when it was submitted."""
+
+    code = "price_changed"
+    default_message = "The job no longer costs what was reserved for it; it was not run and was refunded."
+
+
 class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
     default_message = "This Idempotency-Key was used with a different request."

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 
 from domain.cutouts import CutoutOptions, ImageSource
@@ -72,6 +73,8 @@ class Job:
     available_at: datetime | None = None
     worker_id: str | None = None
     input_key: str | None = None
+    background_key: str | None = None
+    """Where a queued job's background image waits beside its input; the options never hold its bytes."""
     result: JobResult | None = None
     idempotency_key: str | None = None
     fingerprint: str | None = None
@@ -131,16 +134,31 @@ class RetryPolicy:
 
 
 def fingerprint(source: ImageSource, options: CutoutOptions, callback_url: str | None) -> str:
-    """What makes two submissions "the same request" for an idempotency key."""
-    digest = hashlib.sha256()
-    digest.update(hashlib.sha256(source.data).digest() if source.data is not None else (source.url or "").encode())
-    digest.update(repr(options).encode())
-    digest.update((callback_url or "").encode())
-    return digest.hexdigest()
+    """What makes two submissions "the same request" for an idempotency key: SHA-256 of a canonical
+    JSON of the image and a background image (each as its own SHA-256, or its URL), every other
+    option, and the callback URL. No image is copied."""
+    document = {
+        "image": _source_digest(source),
+        "background": _source_digest(options.bg_image) if options.bg_image is not None else None,
+        "options": asdict(replace(options, bg_image=None)),
+        "callback_url": callback_url or "",
+    }
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _source_digest(source: ImageSource) -> dict[str, str]:
+    if source.data is not None:
+        return {"sha256": hashlib.sha256(source.data).hexdigest()}
+    return {"url": source.url or ""}
 
 
 def input_key(job_id: uuid.UUID) -> str:
     return f"jobs/{job_id}/input"
+
+
+def background_key(job_id: uuid.UUID) -> str:
+    return f"jobs/{job_id}/background"
 
 
 def result_key(job_id: uuid.UUID) -> str:

@@ -9,15 +9,17 @@ from dataclasses import dataclass, replace
 from domain.cutouts import MAX_UPLOAD_BYTES, CutoutOptions, ImageInfo, ImageSource, RenderedImage
 from domain.errors import DomainError, UrlFetchFailed, UrlNotAllowed
 from domain.ports import BackgroundRemover, Imaging, UrlFetcher
-from domain.pricing import output_size, price
+from domain.pricing import SizeChoice, chosen_size, fit_within, price
 
 Progress = Callable[[int], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What a cut-out of this image with these options will be: its size and its price."""
+    """What a cut-out of this image with these options will be: the size choice ``auto`` came to,
+    the size in pixels and its price."""
 
+    choice: SizeChoice
     size: tuple[int, int]
     cost: int
 
@@ -55,8 +57,9 @@ class CutoutPipeline:
         return info, replace(options, roi=roi, bg_image=background)
 
     def plan(self, info: ImageInfo, options: CutoutOptions, balance: int) -> Plan:
-        size = output_size(info.width, info.height, options.size, balance)
-        return Plan(size, price(size[0] * size[1]))
+        choice = chosen_size(info.width, info.height, options.size, balance)
+        size = fit_within(info.width, info.height, choice.max_pixels)
+        return Plan(choice, size, price(size[0] * size[1]))
 
     async def render(
         self, data: bytes, size: tuple[int, int], options: CutoutOptions, progress: Progress | None = None

@@ -102,6 +102,10 @@ class JobRepository(Protocol):
         """Jobs created before the cut-off that still hold blobs or have not ended, locked;
         running jobs are left to their lease."""
 
+    async def delete_finished_sync(self, created_before: datetime, limit: int) -> int:
+        """Delete up to ``limit`` ended synchronous jobs created before the cut-off, oldest first,
+        skipping rows other transactions hold; how many were deleted."""
+
 
 class WebhookRepository(Protocol):
     async def add(self, delivery: WebhookDelivery) -> None:

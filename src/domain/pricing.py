@@ -65,10 +65,14 @@ def fit_within(width: int, height: int, max_pixels: int) -> tuple[int, int]:
     return w, h
 
 
+def chosen_size(width: int, height: int, size: SizeChoice, balance: int) -> SizeChoice:
+    """The size ``size`` stands for: itself, or for ``auto`` full when the balance pays for it, else preview."""
+    if size is not SizeChoice.AUTO:
+        return size
+    full = fit_within(width, height, SizeChoice.FULL.max_pixels)
+    return SizeChoice.FULL if balance >= price(full[0] * full[1]) else SizeChoice.PREVIEW
+
+
 def output_size(width: int, height: int, size: SizeChoice, balance: int) -> tuple[int, int]:
-    """The input size, shrunk to fit the size's pixel cap; ``auto`` is full when the balance pays for it,
-    else a preview."""
-    capped = fit_within(width, height, size.max_pixels)
-    if size is SizeChoice.AUTO and balance < price(capped[0] * capped[1]):
-        return fit_within(width, height, PREVIEW_MAX_PIXELS)
-    return capped
+    """The input size, shrunk to fit the pixel cap of the size chosen (``chosen_size``)."""
+    return fit_within(width, height, chosen_size(width, height, size, balance).max_pixels)

@@ -40,7 +40,7 @@ from domain.use_cases.jobs import (
     SubmitJob,
 )
 from domain.use_cases.previews import AnonymousPreview
-from domain.use_cases.queue import ExpireOldJobs, Lease, ReclaimExpiredLeases, RunJobs
+from domain.use_cases.queue import ExpireOldJobs, Lease, PurgeSyncJobRecords, ReclaimExpiredLeases, RunJobs
 from domain.use_cases.remove_background import RemoveBackground
 from entrypoints.settings import Settings
 
@@ -192,6 +192,7 @@ class Services:
     run_jobs: RunJobs
     reclaim_expired_leases: ReclaimExpiredLeases
     expire_old_jobs: ExpireOldJobs
+    purge_sync_job_records: PurgeSyncJobRecords
     deliver_callbacks: DeliverCallbacks
     anonymous_preview: AnonymousPreview
     send_contact_message: SendContactMessage
@@ -228,6 +229,7 @@ async def wire(settings: Settings, adapters: Adapters) -> Services:
         run_jobs=RunJobs(uow, pipeline, blobs, clock, Lease(timedelta(seconds=settings.job_lease_seconds))),
         reclaim_expired_leases=ReclaimExpiredLeases(uow, clock),
         expire_old_jobs=ExpireOldJobs(uow, blobs, clock, timedelta(hours=settings.retention_hours)),
+        purge_sync_job_records=PurgeSyncJobRecords(uow, clock, timedelta(hours=settings.retention_hours)),
         deliver_callbacks=DeliverCallbacks(uow, adapters.webhook_sender, blobs, clock),
         anonymous_preview=AnonymousPreview(remove_background, adapters.rate_limiter, clock),
         send_contact_message=SendContactMessage(uow, adapters.rate_limiter, clock),

@@ -1,5 +1,5 @@
 """The queue's worker loop: job slots that claim and run jobs, and the chores every process
-shares (reclaiming stalled jobs, deleting expired images, sending callbacks).
+shares (reclaiming stalled jobs, deleting expired images and old synchronous job records, sending callbacks).
 
 ``cutout worker`` runs it as its own process; ``cutout serve`` runs one inside the server so
 the embedded default needs nothing else. Any number of them can share one database.
@@ -32,6 +32,7 @@ class Schedule:
     callbacks: float = 1.0
     reclaim: float = 10.0
     retention: float = 60.0
+    sync_job_records: float = 60.0
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Schedule:
@@ -39,6 +40,7 @@ class Schedule:
         return cls(
             reclaim=min(10.0, settings.job_lease_seconds / 2),
             retention=min(60.0, max(1.0, settings.retention_hours * 3600 / 4)),
+            sync_job_records=min(60.0, max(1.0, settings.retention_hours * 3600 / 4)),
         )
 
 
@@ -88,6 +90,7 @@ class Worker:
             ("send callbacks", self.schedule.callbacks, self.services.deliver_callbacks),
             ("reclaim stalled jobs", self.schedule.reclaim, self.services.reclaim_expired_leases),
             ("expire old images", self.schedule.retention, self.services.expire_old_jobs),
+            ("purge ended sync job records", self.schedule.sync_job_records, self.services.purge_sync_job_records),
         ]
         loop = asyncio.get_running_loop()
         due = dict.fromkeys((name for name, _, _ in chores), loop.time())

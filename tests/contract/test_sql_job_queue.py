@@ -10,6 +10,8 @@ import pytest
 from contract.test_sql_adapter import new_user
 
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from domain import credits
+from domain.credits import LedgerKind
 from domain.cutouts import Channels, CutoutOptions, ImageSource, OutputFormat, Shadow
 from domain.errors import IdempotencyKeyTaken
 from domain.geometry import Placement, Roi
@@ -127,9 +129,9 @@ async def test_lists_own_asynchronous_jobs_newest_first(sql_uow: SqlUnitOfWorkFa
 async def test_a_finished_job_keeps_its_result_and_options(sql_uow: SqlUnitOfWorkFactory) -> None:
     user = await new_user(sql_uow)
     job = queued(user, callback_url="https://hooks.example/cutout")
+    job.background_key = f"jobs/{job.id}/background"
     job.options = CutoutOptions(
         format=OutputFormat.WEBP,
-        bg_image=ImageSource(data=bytes(range(256)) * 4),
         crop=True,
         roi=Roi.parse("10% 5% 90% 95%"),
         placement=Placement.parse("80%", "center"),
@@ -148,6 +150,17 @@ async def test_a_finished_job_keeps_its_result_and_options(sql_uow: SqlUnitOfWor
         stored = await uow.jobs.get(job.id)
     assert stored == held
     assert stored is not None and stored.options.format is OutputFormat.WEBP and stored.progress == 100
+    assert stored.background_key == f"jobs/{job.id}/background" and stored.options.bg_image is None
+
+
+async def test_a_job_stored_with_its_background_inline_still_reads(sql_uow: SqlUnitOfWorkFactory) -> None:
+    """Rows written before backgrounds moved to the blob store held the bytes in the options."""
+    job = queued(await new_user(sql_uow))
+    job.options = CutoutOptions(bg_image=ImageSource(data=bytes(range(256)) * 4))
+    await store(sql_uow, job)
+    async with sql_uow() as uow:
+        stored = await uow.jobs.get(job.id)
+    assert stored is not None and stored.options == job.options and stored.background_key is None
 
 
 async def test_retention_finds_old_jobs_that_still_hold_something(sql_uow: SqlUnitOfWorkFactory) -> None:
@@ -164,6 +177,35 @@ async def test_retention_finds_old_jobs_that_still_hold_something(sql_uow: SqlUn
     async with sql_uow() as uow:
         due = await uow.jobs.retention_due(NOW - timedelta(hours=1), 10)
     assert {j.id for j in due} == {waiting.id, failed.id}
+
+
+async def test_ended_sync_jobs_past_the_cut_off_are_deleted_oldest_first(sql_uow: SqlUnitOfWorkFactory) -> None:
+    user = await new_user(sql_uow, balance=5)
+
+    def sync_job(minutes_ago: float, status: JobStatus) -> Job:
+        created = NOW - timedelta(minutes=minutes_ago)
+        return Job(user.id, status, CutoutOptions(), 1, created, created, sync=True)
+
+    ended = [sync_job(90, JobStatus.SUCCEEDED), sync_job(80, JobStatus.FAILED), sync_job(70, JobStatus.SUCCEEDED)]
+    running, young = sync_job(75, JobStatus.RUNNING), sync_job(10, JobStatus.SUCCEEDED)
+    old_queued = queued(user, minutes_ago=90)
+    old_queued.status = JobStatus.SUCCEEDED
+    await store(sql_uow, *ended, running, young, old_queued)
+    async with sql_uow() as uow:
+        await uow.ledger.post(credits.job_charge(user.id, ended[0].id, 1, NOW))
+        await uow.commit()
+    cutoff = NOW - timedelta(minutes=60)
+    for expected in (2, 1, 0):
+        async with sql_uow() as uow:
+            assert await uow.jobs.delete_finished_sync(cutoff, 2) == expected
+            await uow.commit()
+    async with sql_uow() as uow:
+        left = {job.id for job in [running, young, old_queued, *ended] if await uow.jobs.get(job.id)}
+        entries, _ = await uow.ledger.entries(user.id, 10, 0)
+        balance = await uow.ledger.balance(user.id)
+    assert left == {running.id, young.id, old_queued.id}
+    assert [e.job_id for e in entries if e.kind is LedgerKind.CHARGE] == [ended[0].id]  # the ledger keeps its entry
+    assert balance == 4 == sum(e.delta for e in entries)
 
 
 async def test_one_callback_per_job_claimed_when_due(sql_uow: SqlUnitOfWorkFactory) -> None:

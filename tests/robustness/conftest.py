@@ -5,6 +5,7 @@ from collections.abc import Iterator
 import pytest
 from contract.conftest import mysql_database  # noqa: F401 - the per-module MariaDB database of the contract tests
 from images import encode, person_scene
+from robustness.job_flows import any_database  # noqa: F401 - the real app's database: SQLite, then MariaDB
 from robustness.ssrf import SsrfNetwork, public_server
 
 

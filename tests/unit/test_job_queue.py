@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tracemalloc
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -19,6 +21,7 @@ from fakes import (
     fake_image,
 )
 
+from domain import jobs
 from domain.credits import LedgerKind
 from domain.cutouts import CutoutOptions, ImageSource
 from domain.errors import (
@@ -36,10 +39,12 @@ from domain.errors import (
 from domain.jobs import Job, JobStatus, RetryPolicy
 from domain.pipeline import CutoutPipeline
 from domain.pricing import SizeChoice
+from domain.use_cases import jobs as job_use_cases
 from domain.use_cases.accounts import SignUp
 from domain.use_cases.callbacks import DeliverCallbacks
 from domain.use_cases.jobs import CancelJob, GetJob, GetJobResult, SubmitJob
-from domain.use_cases.queue import ExpireOldJobs, Lease, ReclaimExpiredLeases, RunJobs
+from domain.use_cases.queue import ExpireOldJobs, Lease, PurgeSyncJobRecords, ReclaimExpiredLeases, RunJobs
+from domain.use_cases.remove_background import RemoveBackground
 from domain.users import User
 from domain.webhooks import DeliveryPolicy, DeliveryStatus
 
@@ -125,6 +130,43 @@ async def test_the_same_idempotency_key_and_request_is_one_job_charged_once(
     assert len({s.job.id for s in concurrent}) == 1 and balance(uow, user) == 1
 
 
+async def test_the_fingerprint_is_taken_only_for_an_idempotency_key(
+    submit: SubmitJob, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[CutoutOptions] = []
+
+    def spy(source: ImageSource, options: CutoutOptions, callback_url: str | None) -> str:
+        taken.append(options)
+        return jobs.fingerprint(source, options, callback_url)
+
+    monkeypatch.setattr(job_use_cases, "fingerprint", spy)
+    backdrop = CutoutOptions(size=SizeChoice.FULL, bg_image=ImageSource(data=fake_image(800, 600)))
+    await submit(user, BIG, backdrop)
+    assert taken == []
+    await submit(user, BIG, backdrop, idempotency_key="order-9")
+    assert taken == [backdrop]
+
+
+def test_a_fingerprint_hashes_a_background_without_copying_it() -> None:
+    background = ImageSource(data=bytes(20_000_000))
+    options = CutoutOptions(bg_image=background)
+    tracemalloc.start()
+    try:
+        first = jobs.fingerprint(BIG, options, "https://hooks.example/x")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000  # the background is 20 MB; its repr alone was 80
+    assert first == jobs.fingerprint(
+        BIG, CutoutOptions(bg_image=ImageSource(data=bytes(20_000_000))), "https://hooks.example/x"
+    )
+    assert first != jobs.fingerprint(
+        BIG, CutoutOptions(bg_image=ImageSource(data=b"\1" * 20_000_000)), "https://hooks.example/x"
+    )
+    assert first != jobs.fingerprint(BIG, options, None)
+    assert first != jobs.fingerprint(BIG, replace(options, crop=True), "https://hooks.example/x")
+
+
 async def test_a_worker_runs_a_job_to_success(
     submit: SubmitJob, runner: RunJobs, user: User, uow: FakeUnitOfWorkFactory, blobs: FakeBlobStore
 ) -> None:
@@ -186,6 +228,74 @@ async def test_a_permanent_failure_fails_at_once_with_its_code_and_a_refund(
     assert failed.status is JobStatus.FAILED and failed.attempts == 1
     assert (failed.error_code, failed.error_message) == ("invalid_image", "no subject found")
     assert balance(uow, user) == 3
+
+
+async def test_auto_is_settled_at_submit_and_rendered_at_the_size_paid_for(
+    submit: SubmitJob, runner: RunJobs, user: User, uow: FakeUnitOfWorkFactory, hasher: FakeHasher, clock: FakeClock
+) -> None:
+    broke = await SignUp(uow, hasher, clock, signup_credits=0)("bob@example.com", "correct horse")
+    free = (await submit(broke, BIG, CutoutOptions(size=SizeChoice.AUTO))).job
+    paid = (await submit(user, BIG, CutoutOptions(size=SizeChoice.AUTO))).job
+    assert (free.options.size, free.credits_reserved) == (SizeChoice.PREVIEW, 0)
+    assert (paid.options.size, paid.credits_reserved) == (SizeChoice.FULL, 1)
+    await run_next(runner)
+    await run_next(runner)
+    free_result, paid_result = stored(uow, free).result, stored(uow, paid).result
+    assert free_result is not None and free_result.width * free_result.height <= 250_000
+    assert paid_result is not None and (paid_result.width, paid_result.height) == (4000, 3000)
+    assert balance(uow, broke) == 0 and balance(uow, user) == 2
+
+
+async def test_a_job_that_would_cost_other_than_reserved_fails_unrun_and_refunded(
+    submit: SubmitJob, runner: RunJobs, user: User, uow: FakeUnitOfWorkFactory, remover: FakeRemover
+) -> None:
+    job = (await submit(user, BIG, FULL)).job
+    stored(uow, job).options = CutoutOptions(size=SizeChoice.PREVIEW)  # priced 0 now, 1 reserved
+    await run_next(runner)
+    failed = stored(uow, job)
+    assert failed.status is JobStatus.FAILED and failed.error_code == "price_changed"
+    assert remover.calls == 0 and balance(uow, user) == 3
+
+
+async def test_a_job_stored_with_auto_before_it_was_settled_renders_what_was_reserved(
+    submit: SubmitJob, runner: RunJobs, user: User, uow: FakeUnitOfWorkFactory
+) -> None:
+    paid, free = (
+        (await submit(user, BIG, FULL)).job,
+        (await submit(user, BIG, CutoutOptions(size=SizeChoice.PREVIEW))).job,
+    )
+    for job in (paid, free):
+        stored(uow, job).options = CutoutOptions(size=SizeChoice.AUTO)
+    await run_next(runner)
+    await run_next(runner)
+    assert stored(uow, paid).result.width == 4000  # type: ignore[union-attr]
+    assert stored(uow, free).result.width * stored(uow, free).result.height <= 250_000  # type: ignore[union-attr]
+    assert balance(uow, user) == 2
+
+
+async def test_a_background_waits_beside_the_input_and_goes_with_it(
+    submit: SubmitJob,
+    runner: RunJobs,
+    user: User,
+    uow: FakeUnitOfWorkFactory,
+    blobs: FakeBlobStore,
+    imaging: FakeImaging,
+    clock: FakeClock,
+) -> None:
+    backdrop = CutoutOptions(size=SizeChoice.FULL, bg_image=ImageSource(data=fake_image(800, 600)))
+    job = (await submit(user, BIG, backdrop)).job
+    assert job.options.bg_image is None and job.background_key == f"jobs/{job.id}/background"
+    assert blobs.blobs[job.background_key][0] == fake_image(800, 600)
+    await run_next(runner)
+    assert imaging.rendered[-1][1].bg_image == ImageSource(data=fake_image(800, 600))
+    for _ in range(2):
+        await submit(user, BIG, FULL)
+    with pytest.raises(InsufficientCredits):
+        await submit(user, BIG, backdrop)
+    assert sum(key.endswith("/background") for key in blobs.blobs) == 1  # the refused one's is deleted
+    clock.advance(hours=25)
+    await ExpireOldJobs(uow, blobs, clock, retention=timedelta(hours=24))()
+    assert blobs.blobs == {} and stored(uow, job).background_key is None
 
 
 async def test_a_worker_that_lost_its_job_books_nothing(
@@ -301,6 +411,22 @@ async def test_expiry_deletes_images_and_refunds_only_unrun_jobs(
     assert balance(uow, user) == 1  # never_run refunded; done stays paid
     with pytest.raises(ResultExpired):
         await GetJobResult(GetJob(uow), blobs)(user, done.id)
+
+
+async def test_ended_sync_job_records_are_purged_after_the_window_in_bounded_batches(
+    submit: SubmitJob, user: User, uow: FakeUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    remove = RemoveBackground(uow, CutoutPipeline(FakeImaging(), FakeRemover(), FakeFetcher()), clock)
+    for _ in range(3):
+        await remove(user, BIG, FULL)
+    queued = (await submit(user, BIG, CutoutOptions(size=SizeChoice.PREVIEW))).job
+    purge = PurgeSyncJobRecords(uow, clock, retention=timedelta(hours=24), batch=1, batches=2)
+    clock.advance(hours=23)
+    assert await purge() == 0
+    clock.advance(hours=2)
+    assert await purge() == 2 and await purge() == 1 and await purge() == 0
+    assert list(uow.db.jobs) == [queued.id]
+    assert [e.kind for e in uow.db.ledger].count(LedgerKind.CHARGE) == 3 and balance(uow, user) == 0
 
 
 async def test_callbacks_are_signed_retried_and_given_up(

@@ -204,6 +204,8 @@ async def test_a_background_url_is_fetched_and_checked_before_any_credit_moves(
             await remove(user, ImageSource(data=BIG), replace(options, bg_image=ImageSource(url=url)))
         assert caught.value.details["field"] in ("bg_image_url", "bg_image")
     assert uow.db.balances[user.id] == 2 and len(uow.db.jobs) == 1
+    [record] = uow.db.jobs.values()
+    assert record.options.bg_image is None  # the paid cut-out's record keeps nothing of the background
 
 
 async def test_an_image_url_error_names_its_field(remove: RemoveBackground, user: User) -> None:

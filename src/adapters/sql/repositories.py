@@ -64,7 +64,7 @@ def _job(row: JobRow) -> Job:
         id=row.id,
         user_id=row.user_id,
         status=JobStatus(row.status),
-        options=msgspec.convert(row.options, CutoutOptions),
+        options=msgspec.convert({k: v for k, v in row.options.items() if k != _BACKGROUND_KEY}, CutoutOptions),
         credits_reserved=row.credits_reserved,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -78,6 +78,7 @@ def _job(row: JobRow) -> Job:
         available_at=row.available_at,
         worker_id=row.worker_id,
         input_key=row.input_key,
+        background_key=row.options.get(_BACKGROUND_KEY),
         result=result,
         idempotency_key=row.idempotency_key,
         fingerprint=row.fingerprint,
@@ -311,6 +312,21 @@ class SqlJobRepository:
             .limit(limit)
         )
 
+    async def delete_finished_sync(self, created_before: datetime, limit: int) -> int:
+        ended = [status.value for status in JobStatus if status.is_terminal]
+        ids = list(
+            await self._rows.session.scalars(
+                select(JobRow.id)
+                .where(JobRow.created_at < created_before, JobRow.sync.is_(True), JobRow.status.in_(ended))
+                .order_by(JobRow.created_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if ids:
+            await self._rows.session.execute(delete(JobRow).where(JobRow.id.in_(ids)))
+        return len(ids)
+
     async def _locked(self, query: Select[tuple[JobRow]]) -> list[Job]:
         """Run ``query`` locking its rows and skipping rows another transaction holds.
 
@@ -321,13 +337,24 @@ class SqlJobRepository:
         return [_job(row) for row in rows]
 
 
+_BACKGROUND_KEY = "background_key"
+"""Where the blob key of a job's background image rides in the ``options`` JSON, beside the cut-out options."""
+
+
+def _options_column(job: Job) -> dict[str, object]:
+    options: dict[str, object] = msgspec.to_builtins(job.options)
+    if job.background_key:
+        options[_BACKGROUND_KEY] = job.background_key
+    return options
+
+
 def _job_columns(job: Job) -> dict[str, object]:
     result = job.result
     return {
         "user_id": job.user_id,
         "status": job.status.value,
         "sync": job.sync,
-        "options": msgspec.to_builtins(job.options),
+        "options": _options_column(job),
         "credits_reserved": job.credits_reserved,
         "attempts": job.attempts,
         "progress": job.progress,

@@ -25,7 +25,7 @@ async def expire(uow: UnitOfWork, job: Job, now: datetime) -> None:
     was_queued = job.status is JobStatus.QUEUED
     job.move_to(JobStatus.EXPIRED, now)
     job.result = None
-    job.input_key = None
+    job.input_key = job.background_key = None
     if was_queued:
         await _refund_and_save(uow, job, now)
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from domain import credits
@@ -18,7 +18,7 @@ from domain.errors import (
     ResultExpired,
     ResultNotReady,
 )
-from domain.jobs import Job, JobResult, JobStatus, fingerprint, input_key
+from domain.jobs import Job, JobResult, JobStatus, background_key, fingerprint, input_key
 from domain.paging import check_page
 from domain.pipeline import CutoutPipeline
 from domain.ports import BlobStore, Clock, UnitOfWork, UnitOfWorkFactory
@@ -48,11 +48,15 @@ class SubmitJob:
       source, the image header, the options and the shape of ``callback_url``.
     - The price is reserved at submit: the job's charge is posted in the transaction that
       queues it, so a short balance refuses the job (``InsufficientCredits``) and stores nothing.
+      ``size=auto`` is settled then, by the balance at submit: the job keeps the size choice it
+      is paid for (full or preview), which is what the worker renders.
       A job that then fails, is canceled or expires unrun is refunded once.
     - An ``Idempotency-Key`` makes retrying safe: the same key with the same request answers the
       first job and charges nothing more; with another request it is refused
-      (``IdempotencyKeyReused``). A unique (user, key) index settles concurrent retries.
-    - The input goes to the blob store before the job is queued and is deleted if queueing fails.
+      (``IdempotencyKeyReused``). A unique (user, key) index settles concurrent retries. Requests
+      are compared by ``fingerprint``, taken only when a key is given.
+    - The input, and a background image, go to the blob store before the job is queued (the job
+      keeps only their keys, never their bytes) and are deleted if queueing fails.
     - A job with a callback gives its owner a webhook signing secret if they had none.
     """
 
@@ -74,12 +78,17 @@ class SubmitJob:
         if idempotency_key is not None:
             idempotency_key = _check_idempotency_key(idempotency_key)
         data = await self.pipeline.load(source)
-        print_ = fingerprint(ImageSource(data=data), options, callback_url)
-        if idempotency_key and (earlier := await self._earlier(user, idempotency_key, print_)):
-            return Submission(earlier, created=False)
+        print_ = None
+        if idempotency_key is not None:
+            print_ = fingerprint(ImageSource(data=data), options, callback_url)
+            if earlier := await self._earlier(user, idempotency_key, print_):
+                return Submission(earlier, created=False)
         info, options = await self.pipeline.inspect(data, options)
         balance = await current_balance(self.uow, user) if options.size is SizeChoice.AUTO else 0
         plan = self.pipeline.plan(info, options, balance)
+        background = options.bg_image.data if options.bg_image is not None else None
+        # What the worker renders, whatever the balance then; the background waits in the blob store.
+        options = replace(options, size=plan.choice, bg_image=None)
         now = self.clock.now()
         job = Job(
             user_id=user.id,
@@ -93,20 +102,31 @@ class SubmitJob:
             fingerprint=print_,
             callback_url=callback_url or None,
         )
-        job.input_key = input_key(job.id)
-        await self.blobs.put(job.input_key, data, "application/octet-stream")
         try:
+            await self._store_images(job, data, background)
             await self._queue(job)
         except IdempotencyKeyTaken:
-            await self.blobs.delete(job.input_key)
-            earlier = await self._earlier(user, idempotency_key or "", print_)
+            await self._delete_images(job)
+            earlier = await self._earlier(user, idempotency_key or "", print_ or "")
             if earlier is None:  # the other submission was rolled back after all
                 raise
             return Submission(earlier, created=False)
         except BaseException:
-            await self.blobs.delete(job.input_key)
+            await self._delete_images(job)
             raise
         return Submission(job, created=True)
+
+    async def _store_images(self, job: Job, data: bytes, background: bytes | None) -> None:
+        job.input_key = input_key(job.id)
+        await self.blobs.put(job.input_key, data, "application/octet-stream")
+        if background is not None:
+            job.background_key = background_key(job.id)
+            await self.blobs.put(job.background_key, background, "application/octet-stream")
+
+    async def _delete_images(self, job: Job) -> None:
+        for key in (job.input_key, job.background_key):
+            if key:
+                await self.blobs.delete(key)
 
     async def _earlier(self, user: User, key: str, print_: str) -> Job | None:
         async with self.uow() as uow:

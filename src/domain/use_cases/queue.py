@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from domain.errors import DomainError, InferenceFailed
+from domain.cutouts import CutoutOptions, ImageSource
+from domain.errors import DomainError, InferenceFailed, PriceChanged
 from domain.jobs import Job, JobResult, JobStatus, RetryPolicy, result_key
 from domain.pipeline import CutoutPipeline
 from domain.ports import BlobStore, Clock, UnitOfWork, UnitOfWorkFactory
@@ -36,6 +37,9 @@ class RunJobs:
     - A job is claimed by exactly one worker: the claim locks its row and skips rows other
       workers hold. It runs under a lease the worker renews by heartbeat (with its progress);
       a worker that stops heartbeating loses the job to ``ReclaimExpiredLeases``.
+    - A job is rendered at the size it was paid for: its size choice was settled at submit (``auto``
+      included), and a plan that would now cost other than the credits reserved (``PriceChanged``)
+      fails the job unrun, refunded.
     - On success the result is stored, then the job is marked succeeded in one transaction that
       also queues its callback; the credit reserved at submit stays charged.
     - A transient failure (a service or the model unavailable, a timeout, an unexpected fault)
@@ -110,11 +114,20 @@ class RunJobs:
         async with asyncio.timeout(self.deadline.total_seconds()):
             data = await self.blobs.get(job.input_key or "")
             await progress(15)
-            size = self.pipeline.plan(self.pipeline.imaging.probe(data), job.options, balance=_PAID_FOR).size
-            image = await self.pipeline.render(data, size, job.options, progress)
+            # What was reserved is the budget: a job stored before ``auto`` was settled at submit plans the same.
+            plan = self.pipeline.plan(self.pipeline.imaging.probe(data), job.options, balance=job.credits_reserved)
+            if plan.cost != job.credits_reserved:
+                raise PriceChanged(cost=plan.cost, reserved=job.credits_reserved)
+            image = await self.pipeline.render(data, plan.size, await self._options(job), progress)
         key = result_key(job.id)
         await self.blobs.put(key, image.data, image.media_type)
         return JobResult(key, image.media_type, image.width, image.height)
+
+    async def _options(self, job: Job) -> CutoutOptions:
+        """The job's options with its background image read back from the blob store."""
+        if job.background_key is None:
+            return job.options
+        return replace(job.options, bg_image=ImageSource(data=await self.blobs.get(job.background_key)))
 
     async def _heartbeat(self, job: Job, worker_id: str, work: asyncio.Future[JobResult], lost: asyncio.Event) -> None:
         while not work.done():
@@ -155,11 +168,6 @@ class RunJobs:
             else:
                 await fail_and_refund(uow, stored, code, message, now)
             await uow.commit()
-
-
-# A queued job's size was fixed and paid for at submit; re-planning must not shrink an ``auto``
-# job because the balance has since moved, so it is planned as if any price were covered.
-_PAID_FOR = 1 << 30
 
 
 def _is_transient(error: Exception) -> bool:
@@ -206,12 +214,43 @@ class ReclaimExpiredLeases:
 
 
 @dataclass
+class PurgeSyncJobRecords:
+    """A paid synchronous cut-out is recorded as a job only so that a crash mid-request is refunded
+    (by the lease); once it has ended the record has done its work.
+
+    Business rules: an ended (succeeded or failed) synchronous job is deleted once the retention
+    window has passed since it was created, like the images of a queued one; a running one is left
+    to its lease, and deleted once the reaper has ended it. The ledger keeps its entries: they name
+    the job by id only (reference ``job:<id>``, no foreign key), so a charge and its refund stay
+    booked exactly once. At most ``batches`` transactions of ``batch`` rows per call, so a backlog
+    never holds up the other chores for long. Returns how many were deleted."""
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    retention: timedelta
+    batch: int = 500
+    batches: int = 10
+
+    async def __call__(self) -> int:
+        cutoff = self.clock.now() - self.retention
+        deleted = 0
+        for _ in range(self.batches):
+            async with self.uow() as uow:
+                done = await uow.jobs.delete_finished_sync(cutoff, self.batch)
+                await uow.commit()
+            deleted += done
+            if done < self.batch:
+                break
+        return deleted
+
+
+@dataclass
 class ExpireOldJobs:
-    """Images are transient: after the retention window a job's input and result are deleted.
+    """Images are transient: after the retention window a job's input, background and result are deleted.
 
     Business rules: a succeeded job becomes ``expired`` (its result is gone; it stays charged);
     a job still queued that long becomes ``expired`` and is refunded; a failed or canceled one
-    keeps its status and loses its input. Blobs are deleted before the rows say so, so a row
+    keeps its status and loses its input and background. Blobs are deleted before the rows say so, so a row
     never points at a blob that outlived the window. Anything left in the store past the window
     (an upload whose job was never queued) is swept too. Returns how many jobs were expired."""
 
@@ -227,13 +266,13 @@ class ExpireOldJobs:
         async with self.uow() as uow:
             due = await uow.jobs.retention_due(cutoff, self.batch)
             for job in due:
-                for key in (job.input_key, job.result.key if job.result else None):
+                for key in (job.input_key, job.background_key, job.result.key if job.result else None):
                     if key:
                         await self.blobs.delete(key)
                 if job.status in (JobStatus.QUEUED, JobStatus.SUCCEEDED):
                     await expire(uow, job, now)
                 else:
-                    job.input_key = None
+                    job.input_key = job.background_key = None
                     await uow.jobs.save(job)
             await uow.commit()
         await self.blobs.sweep(cutoff)

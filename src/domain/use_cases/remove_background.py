@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from domain import credits
@@ -37,7 +37,8 @@ class RemoveBackground:
       process that dies mid-way leaves a job whose lease runs out; the reaper then refunds it.
       So no credit is ever kept for a result that was not delivered.
     - An image in which no subject is found fails with ``UnknownForeground`` (and is refunded).
-    - Nothing of the image is stored: it lives only as long as the request.
+    - Nothing of the image or of a background image is stored: they live only as long as the
+      request (the job recording a paid cut-out keeps its options without the background).
     - Without a user (a signed-out visitor) only a free preview is made.
     """
 
@@ -75,7 +76,7 @@ class RemoveBackground:
         job = Job(
             user_id=user.id,
             status=JobStatus.RUNNING,
-            options=options,
+            options=replace(options, bg_image=None),  # the record keeps nothing of the images
             credits_reserved=cost,
             created_at=now,
             updated_at=now,
