@@ -1,5 +1,6 @@
 """The queue's worker loop: job slots that claim and run jobs, and the chores every process
-shares (reclaiming stalled jobs, deleting expired images, sending callbacks).
+shares (reclaiming stalled jobs, deleting expired images, sending callbacks, purging ended sessions,
+rate-limit windows and login attempts).
 
 ``cutout worker`` runs it as its own process; ``cutout serve`` runs one inside the server so
 the embedded default needs nothing else. Any number of them can share one database.
@@ -32,6 +33,7 @@ class Schedule:
     callbacks: float = 1.0
     reclaim: float = 10.0
     retention: float = 60.0
+    purge: float = 300.0
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Schedule:
@@ -88,6 +90,7 @@ class Worker:
             ("send callbacks", self.schedule.callbacks, self.services.deliver_callbacks),
             ("reclaim stalled jobs", self.schedule.reclaim, self.services.reclaim_expired_leases),
             ("expire old images", self.schedule.retention, self.services.expire_old_jobs),
+            ("purge expired records", self.schedule.purge, self.services.purge_expired_records),
         ]
         loop = asyncio.get_running_loop()
         due = dict.fromkeys((name for name, _, _ in chores), loop.time())

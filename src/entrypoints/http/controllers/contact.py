@@ -9,11 +9,12 @@ from litestar.params import JSONBody
 
 from entrypoints.bootstrap import Services
 from entrypoints.http.auth import client_ip
-from entrypoints.http.schemas import ContactForm, ContactReceived, error_spec
+from entrypoints.http.schemas import SMALL_BODY_BYTES, ContactForm, ContactReceived, error_spec
 
 
 @post(
     "/api/v1/contact",
+    request_max_body_size=SMALL_BODY_BYTES,
     tags=["contact"],
     summary="Send us a message",
     description="`name`, `email` and `message` (10 to 5000 characters). At most 5 messages per hour per address.",

@@ -11,7 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from domain.users import User
 from entrypoints.bootstrap import Services
-from entrypoints.http.auth import SIGNED_IN, client_ip, optional_user
+from entrypoints.http.auth import SIGNED_IN, optional_user
 from entrypoints.http.cutout_answers import cutout_headers, wants_json
 from entrypoints.http.rate_limit import enforce_rate_limit
 from entrypoints.http.removebg_form import NATIVE_DEFAULTS, CutoutOperation, read_cutout_request
@@ -51,7 +51,7 @@ async def remove_background(request: Request[Any, Any, Any], user: NamedDependen
     await enforce_rate_limit(request, user)
     cutout = await read_cutout_request(request, NATIVE_DEFAULTS)
     if user is None:
-        result = await services.anonymous_preview(client_ip(request), cutout.source, cutout.options)
+        result = await services.anonymous_preview(cutout.source, cutout.options)
     else:
         result = await services.remove_background(user, cutout.source, cutout.options)
     image = result.image
