@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 from api.conftest import make_settings
+from fakes import FakeClock
 from litestar.testing import AsyncTestClient
 from robustness.real_app import migrated, real_adapters
 
 from adapters.sql.engine import create_engine
 from adapters.sql.models import Base
+from adapters.sql.rate_limiter import SqlRateLimiter
 from entrypoints.http.app import create_app
 from entrypoints.worker import Schedule
 
@@ -39,11 +41,19 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 
 @asynccontextmanager
 async def app_client(
-    database_url: str, tmp_path: Path, schedule: Schedule | None = None, **env: str
+    database_url: str,
+    tmp_path: Path,
+    schedule: Schedule | None = None,
+    clock: FakeClock | None = None,
+    **env: str,
 ) -> AsyncIterator[AsyncTestClient[Any]]:
-    """A client of the real app (real SQL adapters, its own engine) with ``env`` as its environment."""
+    """A client of the real app (real SQL adapters, its own engine) with ``env`` as its environment.
+    With ``clock``, the app and its rate limiter run on it, so no window ends mid-test."""
     settings = make_settings(tmp_path, CUTOUT_SERVER_WORKER="false", **env)
-    async with AsyncTestClient(create_app(settings, real_adapters(database_url), schedule)) as client:
+    adapters = real_adapters(database_url)
+    if clock is not None:
+        adapters.clock, adapters.rate_limiter = clock, SqlRateLimiter(adapters.uow.engine, clock)  # type: ignore[attr-defined]
+    async with AsyncTestClient(create_app(settings, adapters, schedule)) as client:
         yield client
 
 
