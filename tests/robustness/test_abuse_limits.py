@@ -68,7 +68,9 @@ async def test_api_keys_per_account_are_limited(database_url: str, tmp_path: Pat
         refused = await new_key(client, "one too many")
         assert (refused.status_code, error_code(refused)) == (409, "too_many_api_keys")
         assert refused.json()["error"]["details"] == {"limit": 3}
-        revoked = await client.delete(f"/api/v1/api-keys/{keys[0]['id']}", headers={"X-CSRFToken": client.cookies["csrftoken"]})
+        revoked = await client.delete(
+            f"/api/v1/api-keys/{keys[0]['id']}", headers={"X-CSRFToken": client.cookies["csrftoken"]}
+        )
         assert revoked.status_code == 204
         assert (await new_key(client, "replacement")).status_code == 201  # revoked keys do not count
 
@@ -98,7 +100,9 @@ async def test_signed_out_previews_follow_one_configurable_policy(database_url: 
             for _ in range(12)
         ]
         clock.advance(minutes=20)
-        refused = await client.post("/api/v1/removebg", files={"image_file": ("p.jpg", photo)}, data={"size": "preview"})
+        refused = await client.post(
+            "/api/v1/removebg", files={"image_file": ("p.jpg", photo)}, data={"size": "preview"}
+        )
     assert [a.status_code for a in answers] == [200] * 12  # more than the 10 once hard-coded
     assert [a.headers["x-ratelimit-remaining"] for a in answers] == [str(11 - i) for i in range(12)]
     assert_rate_limited(refused, 2400)

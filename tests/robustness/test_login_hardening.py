@@ -80,7 +80,9 @@ async def test_a_variant_spelling_neither_logs_in_nor_escapes_the_lock(database_
     async with app_client(database_url, tmp_path) as client:
         await signed_up(client, "victim@example.com")
         client.cookies.clear()
-        taken = await client.post("/api/v1/auth/signup", json={"email": "ＶＩＣＴＩＭ@example.com", "password": PASSWORD})
+        taken = await client.post(
+            "/api/v1/auth/signup", json={"email": "ＶＩＣＴＩＭ@example.com", "password": PASSWORD}
+        )
         assert (taken.status_code, error_code(taken)) == (409, "email_taken")  # fullwidth and case: one address
         for _ in range(FREE_ATTEMPTS + 1):
             assert (await login(client, "victim@example.com", "wrong password")).status_code == 401

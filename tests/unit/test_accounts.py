@@ -10,13 +10,15 @@ from domain.errors import (
     InvalidEmail,
     InvalidRequest,
     NotFound,
+    RateLimited,
+    TooManyApiKeys,
     TooManyAttempts,
     Unauthorized,
     WeakPassword,
 )
 from domain.paging import MAX_OFFSET
-from domain.recent_reads import RecentReads
 from domain.rate_limits import RateLimit
+from domain.recent_reads import RecentReads
 from domain.throttle import FREE_ATTEMPTS
 from domain.use_cases.accounts import Authenticate, LogIn, LogOut, SignUp
 from domain.use_cases.address_limits import AddressLimit
@@ -170,3 +172,44 @@ async def test_grant_and_statement(sign_up: SignUp, uow: FakeUnitOfWorkFactory, 
         await GrantCredits(uow, clock)("nobody@example.com", 5)
     with pytest.raises(InvalidRequest):
         await GetStatement(uow)(user, offset=MAX_OFFSET + 1)
+
+
+async def test_sign_ups_are_limited_per_address_once_the_fields_are_valid(
+    uow: FakeUnitOfWorkFactory, hasher: FakeHasher, clock: FakeClock
+) -> None:
+    limit = AddressLimit(FakeRateLimiter(clock), "signup", RateLimit(2, 3600), "Enough accounts.")
+    sign_up = SignUp(uow, hasher, clock, 3, limit)
+    with pytest.raises(InvalidEmail):
+        await sign_up("not-an-email", "correct horse", "192.0.2.1")  # a typo costs nothing
+    await sign_up("a@example.com", "correct horse", "192.0.2.1")
+    await sign_up("b@example.com", "correct horse", "192.0.2.1")
+    with pytest.raises(RateLimited) as raised:
+        await sign_up("c@example.com", "correct horse", "192.0.2.1")
+    assert raised.value.retry_after_seconds == 3600
+    await sign_up("c@example.com", "correct horse", "192.0.2.2")  # another address
+    await sign_up("d@example.com", "correct horse")  # the operator's CLI: no address, no limit
+    assert len(uow.db.users) == 4
+
+
+async def test_one_spelling_of_an_address_for_sign_up_and_login(sign_up: SignUp, log_in: LogIn) -> None:
+    user = await sign_up("Ｓtraße@Example.com", "correct horse")
+    assert user.email == "strasse@example.com"
+    with pytest.raises(EmailTaken):
+        await sign_up("STRASSE@example.com", "correct horse")
+    logged_in, _ = await log_in(" strasse@EXAMPLE.com", "correct horse", "192.0.2.1")
+    assert logged_in.id == user.id
+    with pytest.raises(InvalidCredentials):
+        await log_in("ｓｔｒäｓｓｅ@example.com", "correct horse", "192.0.2.1")
+
+
+async def test_an_account_holds_at_most_max_active_keys(
+    sign_up: SignUp, uow: FakeUnitOfWorkFactory, clock: FakeClock
+) -> None:
+    ada = await sign_up("ada@example.com", "correct horse")
+    create = CreateApiKey(uow, clock, max_active=2)
+    first, _ = await create(ada, "one")
+    await create(ada, "two")
+    with pytest.raises(TooManyApiKeys):
+        await create(ada, "three")
+    await RevokeApiKey(uow, clock, RecentReads(2.0))(ada, first.id)
+    await create(ada, "three")

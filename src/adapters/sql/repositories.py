@@ -153,9 +153,8 @@ class SqlApiKeyRepository:
     async def count_active(self, user_id: uuid.UUID) -> int:
         session = self._rows.session
         await session.execute(select(UserRow.id).where(UserRow.id == user_id).with_for_update())
-        count = await session.scalar(
-            select(func.count()).select_from(ApiKeyRow).where(ApiKeyRow.user_id == user_id, ApiKeyRow.revoked_at.is_(None))
-        )
+        live = (ApiKeyRow.user_id == user_id, ApiKeyRow.revoked_at.is_(None))
+        count = await session.scalar(select(func.count()).select_from(ApiKeyRow).where(*live))
         return count or 0
 
     async def save(self, key: ApiKey) -> None:

@@ -99,7 +99,8 @@ def too_long(problems: Any) -> errors.FieldTooLong | None:
         if isinstance(problem, dict) and (match := _TOO_LONG.search(str(problem.get("message", "")))):
             field = str(problem.get("key", "")) or None
             limit = int(match.group(1))
-            return errors.FieldTooLong(f"{field or 'A field'} is at most {limit} characters.", field=field, max_length=limit)
+            message = f"{field or 'A field'} is at most {limit} characters."
+            return errors.FieldTooLong(message, field=field, max_length=limit)
     return None
 
 

@@ -46,7 +46,9 @@ def caller_key(request: Request[Any, Any, Any], user: User | None) -> str:
     return f"user:{user.id}"
 
 
-def caller_limits(request: Request[Any, Any, Any], user: User | None, settings: Settings) -> list[tuple[str, RateLimit]]:
+def caller_limits(
+    request: Request[Any, Any, Any], user: User | None, settings: Settings
+) -> list[tuple[str, RateLimit]]:
     """Every bucket a request counts in, with its rule."""
     key = caller_key(request, user)
     if user is None:
