@@ -39,7 +39,7 @@ def _signed_in(request: Request[Any, Any, Any], account: Account, token: str, st
     tags=AUTH,
     summary="Create an account and sign in",
     status_code=201,
-    responses=error_responses(400, 409, 422, 429),
+    responses=error_responses(400, 409, 413, 422, 429),
 )
 async def sign_up(request: Request[Any, Any, Any], data: JSONBody[Credentials]) -> Response[Account]:
     services: Services = request.app.state.services
@@ -54,7 +54,7 @@ async def sign_up(request: Request[Any, Any, Any], data: JSONBody[Credentials]) 
     tags=AUTH,
     summary="Sign in with email and password",
     status_code=200,
-    responses=error_responses(400, 401, 422, 429),
+    responses=error_responses(400, 401, 413, 422, 429),
 )
 async def log_in(request: Request[Any, Any, Any], data: JSONBody[Credentials]) -> Response[Account]:
     services: Services = request.app.state.services

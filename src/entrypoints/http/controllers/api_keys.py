@@ -25,7 +25,7 @@ KEYS = ["api keys"]
     summary="Create an API key (its secret is shown once)",
     description="An account holds at most `CUTOUT_MAX_API_KEYS` (20) unrevoked keys: 409 `too_many_api_keys` beyond.",
     status_code=201,
-    responses=error_responses(400, 401, 403, 409, 422),
+    responses=error_responses(400, 401, 403, 409, 413, 422),
 )
 async def create_api_key(
     request: Request[Any, Any, Any], user: NamedDependency[User], data: JSONBody[NewApiKey]

@@ -21,7 +21,8 @@ from entrypoints.http.schemas import SMALL_BODY_BYTES, ContactForm, ContactRecei
     status_code=202,
     responses={
         400: error_spec("invalid_request: the body is not a JSON object of strings"),
-        422: error_spec("invalid_field or invalid_email, with `details.field`"),
+        413: error_spec("file_too_large: the body is over 64 KB"),
+        422: error_spec("invalid_field, field_too_long or invalid_email, with `details.field`"),
         429: error_spec("rate_limited, with Retry-After"),
     },
 )

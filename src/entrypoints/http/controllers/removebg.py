@@ -42,6 +42,7 @@ from entrypoints.http.schemas import RemoveBgResult, RemoveBgResultData, error_s
         403: error_spec("csrf_failed: a session-cookie request without X-CSRFToken"),
         413: error_spec("file_too_large"),
         415: error_spec("unsupported_format, unsupported_media_type"),
+        422: error_spec("field_too_long: a text field is longer than allowed (`details.field`, `details.max_length`)"),
         429: error_spec("rate_limited (see Retry-After): too many requests, or a signed-out address's free previews"),
         503: error_spec("inference_failed (refunded; try again)"),
     },
