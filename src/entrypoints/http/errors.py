@@ -90,7 +90,7 @@ def domain_error_handler(request: Request[Any, Any, Any], error: errors.DomainEr
     return error_response(request, status_of(error), error.code, error.message, error.details, headers)
 
 
-_TOO_LONG = re.compile(r"Expected `(?:str|array)` of length <= (\d+)")
+_TOO_LONG = re.compile(r"Expected `str` of length <= (\d+)")
 
 
 def too_long(problems: Any) -> errors.FieldTooLong | None:
