@@ -28,6 +28,7 @@ from domain.jobs import Job, JobStatus
 from domain.ports import BalanceListener
 from domain.rate_limits import RateLimit, RateLimitState
 from domain.sessions import Session
+from domain.throttle import LoginAttempts, first_attempt
 from domain.users import User
 from domain.webhooks import DeliveryStatus, WebhookDelivery
 
@@ -83,6 +84,9 @@ class _FakeApiKeys:
         keys = [copy.copy(k) for k in self.db.api_keys.values() if k.user_id == user_id]
         return sorted(keys, key=lambda k: k.created_at)
 
+    async def count_active(self, user_id: uuid.UUID) -> int:
+        return sum(1 for k in self.db.api_keys.values() if k.user_id == user_id and k.revoked_at is None)
+
     async def save(self, key: ApiKey) -> None:
         self.db.api_keys[key.id] = copy.copy(key)
 
@@ -99,6 +103,12 @@ class _FakeSessions:
 
     async def delete(self, token_hash: str) -> None:
         self.db.sessions.pop(token_hash, None)
+
+    async def delete_expired(self, now: datetime) -> int:
+        ended = [token for token, session in self.db.sessions.items() if session.expires_at <= now]
+        for token in ended:
+            del self.db.sessions[token]
+        return len(ended)
 
 
 class _FakeLedger:
@@ -394,16 +404,48 @@ class FakeRateLimiter:
     def __init__(self, clock: FakeClock | None = None) -> None:
         self.clock = clock or FakeClock()
         self.hits: dict[tuple[str, int], int] = {}
+        self.ends: dict[tuple[str, int], int] = {}
 
     async def hit(self, key: str, rule: RateLimit) -> RateLimitState:
         start = rule.window_start(self.clock.now())
         count = self.hits[(key, start)] = self.hits.get((key, start), 0) + 1
+        self.ends[(key, start)] = start + rule.window_seconds
         return RateLimitState(
             allowed=count <= rule.limit,
             limit=rule.limit,
             remaining=max(0, rule.limit - count),
             reset_at=datetime.fromtimestamp(start + rule.window_seconds, UTC),
         )
+
+    async def purge(self, now: datetime) -> int:
+        """Forget the windows finished by ``now``."""
+        ended = [window for window, end in self.ends.items() if end <= int(now.timestamp())]
+        for window in ended:
+            del self.hits[window], self.ends[window]
+        return len(ended)
+
+
+class FakeLoginAttempts:
+    """Login attempts in a dict, by the same rule (``domain.throttle``) as the SQL store."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, LoginAttempts] = {}
+
+    async def attempt(self, key: str, now: datetime) -> int:
+        attempts = self.records.get(key) or first_attempt(now)
+        if wait := attempts.retry_after(now):
+            return wait
+        self.records[key] = attempts.counted(now)
+        return 0
+
+    async def clear(self, key: str) -> None:
+        self.records.pop(key, None)
+
+    async def purge(self, now: datetime) -> int:
+        ended = [key for key, attempts in self.records.items() if attempts.expires_at <= now]
+        for key in ended:
+            del self.records[key]
+        return len(ended)
 
 
 class FakeBlobStore:

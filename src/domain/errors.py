@@ -54,6 +54,13 @@ class InvalidField(InvalidRequest):
     default_message = "A field has a value that is not accepted."
 
 
+class FieldTooLong(InvalidField):
+    """A text field (``details.field``) is longer than ``details.max_length`` characters."""
+
+    code = "field_too_long"
+    default_message = "A field is longer than allowed."
+
+
 class InvalidImage(DomainError):
     code = "invalid_image"
     default_message = "The file is not a readable JPEG, PNG or WebP image."
@@ -120,6 +127,11 @@ class RateLimited(DomainError):
 class EmailTaken(DomainError):
     code = "email_taken"
     default_message = "An account with that email already exists."
+
+
+class TooManyApiKeys(DomainError):
+    code = "too_many_api_keys"
+    default_message = "This account has as many API keys as allowed; revoke one first."
 
 
 class NotFound(DomainError):

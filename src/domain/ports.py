@@ -44,6 +44,10 @@ class ApiKeyRepository(Protocol):
 
     async def list_for_user(self, user_id: uuid.UUID) -> Sequence[ApiKey]: ...
 
+    async def count_active(self, user_id: uuid.UUID) -> int:
+        """The user's unrevoked keys; holds the user's row locked until the transaction ends, so
+        concurrent creations count one after the other."""
+
     async def save(self, key: ApiKey) -> None:
         """Persist ``last_used_at`` and ``revoked_at``."""
 
@@ -54,6 +58,9 @@ class SessionRepository(Protocol):
     async def get(self, token_hash: str) -> Session | None: ...
 
     async def delete(self, token_hash: str) -> None: ...
+
+    async def delete_expired(self, now: datetime) -> int:
+        """Delete every session that ended by ``now``; how many there were."""
 
 
 class CreditLedger(Protocol):
@@ -219,6 +226,24 @@ class RateLimiter(Protocol):
 
         A refused hit is counted too, so hammering does not open the window early.
         """
+
+    async def purge(self, now: datetime) -> int:
+        """Delete the counts of every window finished by ``now``; how many there were."""
+
+
+class LoginAttemptStore(Protocol):
+    """Login attempts per address (``domain.throttle``), in a store every server process shares."""
+
+    async def attempt(self, key: str, now: datetime) -> int:
+        """Count an attempt for ``key`` unless it is locked out; the seconds it must wait (0: counted, go on).
+
+        Counting and checking are one atomic step, so concurrent attempts are counted one by one."""
+
+    async def clear(self, key: str) -> None:
+        """A successful login: forget the attempts of ``key``."""
+
+    async def purge(self, now: datetime) -> int:
+        """Delete the records whose window and lock are over by ``now``; how many there were."""
 
 
 class BlobStore(Protocol):

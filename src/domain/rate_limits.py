@@ -32,3 +32,13 @@ class RateLimitState:
     def retry_after(self, now: datetime) -> int:
         """Whole seconds until the window resets, at least 1."""
         return max(1, math.ceil((self.reset_at - now).total_seconds()))
+
+
+def binding(states: list[RateLimitState]) -> RateLimitState:
+    """Of the limits one request counted in, the one that decides: a refusing one (the one whose
+    window resets last, when several refuse), else the one with the fewest hits left (and of those,
+    the longest window: its count is the one that will refuse first and for longest)."""
+    refused = [state for state in states if not state.allowed]
+    if refused:
+        return max(refused, key=lambda state: state.reset_at)
+    return min(states, key=lambda state: (state.remaining, -state.reset_at.timestamp()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,9 +29,17 @@ class User:
     webhook_secret: str | None = None
 
 
+def canonical_email(raw: str) -> str:
+    """The one spelling of an address that is stored, looked up and throttled: NFKC, case-folded,
+    trimmed. Spellings that differ in case or width (``ADA@``, fullwidth ``ａｄａ@``) are one address;
+    accented letters stay letters of their own (``vïctim`` is not ``victim``), as in the database's
+    binary collation, so the database and this rule always agree on which addresses are equal."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).casefold()).strip()
+
+
 def normalise_email(raw: str) -> str:
-    """Trim and lower-case an address, rejecting anything that is not shaped like one."""
-    email = raw.strip().lower()
+    """The canonical spelling of an address, rejecting anything that is not shaped like one."""
+    email = canonical_email(raw)
     if len(email) > MAX_EMAIL_LENGTH or not _EMAIL.match(email):
         raise InvalidEmail(field="email")
     return email

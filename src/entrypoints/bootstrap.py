@@ -16,6 +16,7 @@ from domain.ports import (
     BlobStore,
     Clock,
     Imaging,
+    LoginAttemptStore,
     PasswordHasher,
     RateLimiter,
     UnitOfWorkFactory,
@@ -23,13 +24,15 @@ from domain.ports import (
     WebhookReceiver,
     WebhookSender,
 )
+from domain.rate_limits import RateLimit
 from domain.recent_reads import RecentReads
-from domain.throttle import LoginThrottle
 from domain.use_cases.accounts import Authenticate, LogIn, LogOut, SignUp, StartSession
+from domain.use_cases.address_limits import AddressLimit
 from domain.use_cases.api_keys import CreateApiKey, ListApiKeys, RevokeApiKey
 from domain.use_cases.callbacks import DeliverCallbacks
 from domain.use_cases.contact import ListContactMessages, SendContactMessage
 from domain.use_cases.credits import GetBalance, GetStatement, GrantCredits
+from domain.use_cases.housekeeping import PurgeExpiredRecords
 from domain.use_cases.jobs import (
     CancelJob,
     GetJob,
@@ -67,6 +70,7 @@ class Adapters:
     remover: BackgroundRemover
     fetcher: UrlFetcher
     rate_limiter: RateLimiter
+    login_attempts: LoginAttemptStore
     blob_store: BlobStore
     webhook_sender: WebhookSender
     webhooks: WebhookReceiver | None = None  # Replicate's, when inference runs there
@@ -86,6 +90,7 @@ def build_adapters(settings: Settings) -> Adapters:
     from adapters.imaging import PillowImaging
     from adapters.onnx_remover import OnnxRemover
     from adapters.sql.engine import create_engine
+    from adapters.sql.login_attempts import SqlLoginAttempts
     from adapters.sql.rate_limiter import SqlRateLimiter
     from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
     from adapters.url_fetcher import SafeUrlFetcher
@@ -119,6 +124,7 @@ def build_adapters(settings: Settings) -> Adapters:
         remover=remover,
         fetcher=SafeUrlFetcher(),
         rate_limiter=SqlRateLimiter(uow.engine, clock),
+        login_attempts=SqlLoginAttempts(uow.engine),
         blob_store=blob_store,
         webhook_sender=SignedWebhookSender(),
         webhooks=webhooks,
@@ -194,6 +200,7 @@ class Services:
     expire_old_jobs: ExpireOldJobs
     purge_sync_job_records: PurgeSyncJobRecords
     deliver_callbacks: DeliverCallbacks
+    purge_expired_records: PurgeExpiredRecords
     anonymous_preview: AnonymousPreview
     send_contact_message: SendContactMessage
     list_contact_messages: ListContactMessages
@@ -206,13 +213,28 @@ async def wire(settings: Settings, adapters: Adapters) -> Services:
     pipeline = CutoutPipeline(adapters.imaging, adapters.remover, adapters.fetcher)
     get_job = GetJob(uow)
     remove_background = RemoveBackground(uow, pipeline, clock)
+    limiter = adapters.rate_limiter
+    signups = AddressLimit(
+        limiter,
+        "signup",
+        RateLimit(settings.signups_per_hour, 3600),
+        "Several accounts were made from this address already; try again later.",
+    )
+    logins = AddressLimit(
+        limiter,
+        "login",
+        RateLimit(settings.logins_per_minute, 60),
+        "Too many sign-in attempts from this address; wait a moment and try again.",
+    )
     return Services(
-        sign_up=SignUp(uow, hasher, clock, settings.signup_credits),
-        log_in=LogIn(uow, hasher, clock, LoginThrottle(), dummy_hash=await hasher.hash(os.urandom(16).hex())),
+        sign_up=SignUp(uow, hasher, clock, settings.signup_credits, signups),
+        log_in=LogIn(
+            uow, hasher, clock, adapters.login_attempts, await hasher.hash(os.urandom(16).hex()), per_address=logins
+        ),
         start_session=StartSession(uow, clock),
         log_out=LogOut(uow, recent),
         authenticate=Authenticate(uow, clock, recent),
-        create_api_key=CreateApiKey(uow, clock),
+        create_api_key=CreateApiKey(uow, clock, settings.max_api_keys),
         list_api_keys=ListApiKeys(uow),
         revoke_api_key=RevokeApiKey(uow, clock, recent),
         get_balance=GetBalance(uow, recent),
@@ -231,7 +253,8 @@ async def wire(settings: Settings, adapters: Adapters) -> Services:
         expire_old_jobs=ExpireOldJobs(uow, blobs, clock, timedelta(hours=settings.retention_hours)),
         purge_sync_job_records=PurgeSyncJobRecords(uow, clock, timedelta(hours=settings.retention_hours)),
         deliver_callbacks=DeliverCallbacks(uow, adapters.webhook_sender, blobs, clock),
-        anonymous_preview=AnonymousPreview(remove_background, adapters.rate_limiter, clock),
+        purge_expired_records=PurgeExpiredRecords(uow, limiter, adapters.login_attempts, clock),
+        anonymous_preview=AnonymousPreview(remove_background),
         send_contact_message=SendContactMessage(uow, adapters.rate_limiter, clock),
         list_contact_messages=ListContactMessages(uow),
     )

@@ -31,6 +31,13 @@ class Settings:
     s3_region: str | None
     rate_limit_per_minute: int
     anonymous_rate_limit_per_minute: int
+    anonymous_previews_per_hour: int
+    signups_per_hour: int
+    """Sign-ups per client address per hour."""
+    logins_per_minute: int
+    """Login attempts per client address per minute, whatever accounts they are for."""
+    max_api_keys: int
+    """Unrevoked API keys one account may hold."""
     auth_cache_seconds: float
     """How long a server trusts a caller and a balance it read (``RecentReads``); 0 never."""
     site_dir: Path
@@ -69,6 +76,10 @@ class Settings:
             s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
             rate_limit_per_minute=_at_least_one(env, "CUTOUT_RATE_LIMIT_PER_MINUTE", 500),
             anonymous_rate_limit_per_minute=_at_least_one(env, "CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE", 10),
+            anonymous_previews_per_hour=_at_least_one(env, "CUTOUT_ANONYMOUS_PREVIEWS_PER_HOUR", 10),
+            signups_per_hour=_at_least_one(env, "CUTOUT_SIGNUPS_PER_HOUR", 5),
+            logins_per_minute=_at_least_one(env, "CUTOUT_LOGINS_PER_MINUTE", 20),
+            max_api_keys=_at_least_one(env, "CUTOUT_MAX_API_KEYS", 20),
             auth_cache_seconds=_seconds(env, "CUTOUT_AUTH_CACHE_SECONDS", 2.0),
             site_dir=Path(env.get("CUTOUT_SITE_DIR", "./build/site")).resolve(),
             public_url_configured=bool(env.get("CUTOUT_PUBLIC_URL")),

@@ -1,5 +1,6 @@
 """The queue's worker loop: job slots that claim and run jobs, and the chores every process
-shares (reclaiming stalled jobs, deleting expired images and old synchronous job records, sending callbacks).
+shares (reclaiming stalled jobs, deleting expired images and old synchronous job records, sending
+callbacks, purging ended sessions, rate-limit windows and login attempts).
 
 ``cutout worker`` runs it as its own process; ``cutout serve`` runs one inside the server so
 the embedded default needs nothing else. Any number of them can share one database.
@@ -33,6 +34,7 @@ class Schedule:
     reclaim: float = 10.0
     retention: float = 60.0
     sync_job_records: float = 60.0
+    purge: float = 300.0
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Schedule:
@@ -91,6 +93,7 @@ class Worker:
             ("reclaim stalled jobs", self.schedule.reclaim, self.services.reclaim_expired_leases),
             ("expire old images", self.schedule.retention, self.services.expire_old_jobs),
             ("purge ended sync job records", self.schedule.sync_job_records, self.services.purge_sync_job_records),
+            ("purge expired records", self.schedule.purge, self.services.purge_expired_records),
         ]
         loop = asyncio.get_running_loop()
         due = dict.fromkeys((name for name, _, _ in chores), loop.time())

@@ -115,7 +115,8 @@ async def test_any_route_can_be_limited_and_anonymous_callers_count_per_address(
     assert (ok.status_code, ok.headers["x-ratelimit-limit"], ok.headers["x-ratelimit-remaining"]) == (201, "1", "0")
     assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
     assert refused.json()["error"]["code"] == "rate_limited"
-    assert [bucket for bucket, _ in adapters.rate_limiter.hits] == ["ip:testclient"]  # type: ignore[attr-defined]
+    buckets = [bucket for bucket, _ in adapters.rate_limiter.hits]  # type: ignore[attr-defined]
+    assert buckets == ["ip:testclient", "preview:testclient"]
 
 
 def test_the_limits_come_from_the_environment(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for fakes
 
-from fakes import CentreMaskRemover, FakeFetcher, FakeHasher, FakeRateLimiter, FakeWebhookSender  # noqa: E402
+from fakes import CentreMaskRemover, FakeFetcher, FakeHasher, FakeLoginAttempts, FakeRateLimiter, FakeWebhookSender  # noqa: E402
 
 from adapters.clock import SystemClock  # noqa: E402
 from adapters.cpu import CpuPool  # noqa: E402
@@ -55,6 +55,7 @@ async def main() -> None:
         remover=StandInRemover(slow=os.environ.get("QUEUE_TEST_REMOVER") == "slow"),
         fetcher=FakeFetcher(),
         rate_limiter=FakeRateLimiter(),
+        login_attempts=FakeLoginAttempts(),
         blob_store=blobs,
         webhook_sender=FakeWebhookSender(),
         closers=[uow.engine.dispose, *closers],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from fakes import FakeClock
+from fakes import FakeClock, FakeRateLimiter
 from sqlalchemy import func, select
 
 from adapters.sql.engine import create_engine
@@ -62,3 +62,13 @@ async def test_purge_deletes_finished_windows(sql_uow: SqlUnitOfWorkFactory) -> 
     await limiter.hit("b", RateLimit(limit=3, window_seconds=3600))
     clock.advance(minutes=2)
     assert await limiter.purge(clock.now()) == 1
+
+
+async def test_the_fake_purges_like_the_sql_limiter() -> None:
+    clock = _clock()
+    limiter = FakeRateLimiter(clock)
+    await limiter.hit("a", RULE)
+    await limiter.hit("b", RateLimit(limit=3, window_seconds=3600))
+    clock.advance(minutes=2)
+    assert await limiter.purge(clock.now()) == 1
+    assert await limiter.purge(clock.now()) == 0

@@ -99,6 +99,35 @@ async def test_sessions(sql_uow: SqlUnitOfWorkFactory) -> None:
         assert await uow.sessions.get(session.token_hash) is None
 
 
+async def test_ended_sessions_are_deleted(sql_uow: SqlUnitOfWorkFactory) -> None:
+    user = await new_user(sql_uow)
+    old, _ = open_session(user.id, NOW - timedelta(days=15))
+    live, _ = open_session(user.id, NOW)
+    async with sql_uow() as uow:
+        await uow.sessions.add(old)
+        await uow.sessions.add(live)
+        await uow.commit()
+    async with sql_uow() as uow:
+        assert await uow.sessions.delete_expired(NOW) == 1
+        await uow.commit()
+    async with sql_uow() as uow:
+        assert await uow.sessions.get(old.token_hash) is None
+        assert await uow.sessions.get(live.token_hash) == live
+
+
+async def test_live_api_keys_are_counted(sql_uow: SqlUnitOfWorkFactory) -> None:
+    user = await new_user(sql_uow)
+    keys = [issue_api_key(user.id, f"k{i}", NOW)[0] for i in range(3)]
+    keys[0].revoked_at = NOW
+    async with sql_uow() as uow:
+        for key in keys:
+            await uow.api_keys.add(key)
+        await uow.commit()
+    async with sql_uow() as uow:
+        assert await uow.api_keys.count_active(user.id) == 2
+        assert await uow.api_keys.count_active(uuid.uuid4()) == 0
+
+
 async def test_ledger_moves_the_balance_with_each_entry(sql_uow: SqlUnitOfWorkFactory) -> None:
     user = await new_user(sql_uow, balance=3)
     job_id = uuid.uuid4()

@@ -36,6 +36,9 @@ def server_env(data_dir: Path, **env: str) -> dict[str, str]:
         "CUTOUT_DATA_DIR": str(data_dir),
         "CUTOUT_PORT": str(port),
         "CUTOUT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # One server serves a whole module or package of tests, all signing up from loopback.
+        "CUTOUT_SIGNUPS_PER_HOUR": "1000",
+        "CUTOUT_LOGINS_PER_MINUTE": "1000",
         **env,
     }
     merged.pop("CUTOUT_DATABASE_URL", None)

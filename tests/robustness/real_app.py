@@ -13,6 +13,7 @@ from adapters.cpu import CpuPool
 from adapters.fs_store import FsBlobStore
 from adapters.imaging import PillowImaging
 from adapters.sql.engine import create_engine
+from adapters.sql.login_attempts import SqlLoginAttempts
 from adapters.sql.migrate import upgrade
 from adapters.sql.rate_limiter import SqlRateLimiter
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -43,6 +44,7 @@ def real_adapters(database_url: str, **overrides: Any) -> Adapters:
         "remover": CentreMaskRemover(),
         "fetcher": FakeFetcher(),
         "rate_limiter": SqlRateLimiter(uow.engine, clock),
+        "login_attempts": SqlLoginAttempts(uow.engine),
         "blob_store": FsBlobStore(Path(tempfile.mkdtemp(prefix="cutout-blobs-")), "http://127.0.0.1", "secret", clock),
         "webhook_sender": SignedWebhookSender(),
         "closers": [uow.engine.dispose],

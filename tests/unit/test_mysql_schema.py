@@ -20,6 +20,7 @@ def test_every_table_compiles_for_mysql() -> None:
         "ledger_entries",
         "jobs",
         "rate_limit_hits",
+        "login_attempts",
         "webhook_deliveries",
         "contact_messages",
         "replicate_predictions",
@@ -27,7 +28,8 @@ def test_every_table_compiles_for_mysql() -> None:
     for table in Base.metadata.sorted_tables:
         for index in table.indexes:
             assert str(CreateIndex(index).compile(dialect=dialect))
-    assert "VARCHAR(254)" in ddl["users"] and "BINARY(16)" in ddl["users"]
+    assert "VARCHAR(254) COLLATE utf8mb4_bin" in ddl["users"] and "BINARY(16)" in ddl["users"]
+    assert "idempotency_key VARCHAR(255) COLLATE utf8mb4_bin" in ddl["jobs"]
     assert "DATETIME(6)" in ddl["ledger_entries"]
     assert "CHECK (balance >= 0)" in ddl["credit_accounts"]
     assert "UNIQUE (kind, reference)" in ddl["ledger_entries"]

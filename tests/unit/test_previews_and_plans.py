@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from fakes import FakeClock, FakeFetcher, FakeImaging, FakeRateLimiter, FakeRemover, FakeUnitOfWorkFactory, fake_image
+from fakes import FakeClock, FakeFetcher, FakeImaging, FakeRemover, FakeUnitOfWorkFactory, fake_image
 
 from domain.cutouts import CutoutOptions, ImageSource
-from domain.errors import RateLimited, Unauthorized
+from domain.errors import Unauthorized
 from domain.pipeline import CutoutPipeline
 from domain.plans import PlanKind, catalogue
 from domain.pricing import PREVIEW_MAX_PIXELS, SizeChoice
-from domain.use_cases.previews import ANONYMOUS_PREVIEW_LIMIT, AnonymousPreview
+from domain.use_cases.previews import AnonymousPreview
 from domain.use_cases.remove_background import RemoveBackground
 
 PHOTO = ImageSource(data=fake_image(4000, 3000))
@@ -19,11 +19,11 @@ PREVIEW = CutoutOptions(size=SizeChoice.PREVIEW)
 
 def preview(uow: FakeUnitOfWorkFactory, clock: FakeClock, remover: FakeRemover) -> AnonymousPreview:
     remove = RemoveBackground(uow, CutoutPipeline(FakeImaging(), remover, FakeFetcher()), clock)
-    return AnonymousPreview(remove, FakeRateLimiter(clock), clock)
+    return AnonymousPreview(remove)
 
 
 async def test_a_signed_out_preview_is_small_and_free(uow: FakeUnitOfWorkFactory, clock: FakeClock) -> None:
-    result = await preview(uow, clock, FakeRemover())("192.0.2.1", PHOTO, PREVIEW)
+    result = await preview(uow, clock, FakeRemover())(PHOTO, PREVIEW)
     assert result.credits_charged == 0
     assert result.image.width * result.image.height <= PREVIEW_MAX_PIXELS
     assert uow.db.jobs == {} and uow.db.ledger == []
@@ -35,23 +35,11 @@ async def test_anything_but_a_preview_needs_an_account(
 ) -> None:
     remover = FakeRemover()
     with pytest.raises(Unauthorized):
-        await preview(uow, clock, remover)("192.0.2.1", PHOTO, CutoutOptions(size=size))
+        await preview(uow, clock, remover)(PHOTO, CutoutOptions(size=size))
     with pytest.raises(Unauthorized):  # and the use case itself never works for nobody at full size
         remove = RemoveBackground(uow, CutoutPipeline(FakeImaging(), remover, FakeFetcher()), clock)
         await remove(None, PHOTO, CutoutOptions(size=size))
     assert remover.calls == 0
-
-
-async def test_previews_are_limited_per_address(uow: FakeUnitOfWorkFactory, clock: FakeClock) -> None:
-    remover = FakeRemover()
-    use_case = preview(uow, clock, remover)
-    for _ in range(ANONYMOUS_PREVIEW_LIMIT.limit):
-        await use_case("192.0.2.1", PHOTO, PREVIEW)
-    with pytest.raises(RateLimited) as raised:
-        await use_case("192.0.2.1", PHOTO, PREVIEW)
-    assert raised.value.retry_after_seconds > 0
-    assert remover.calls == ANONYMOUS_PREVIEW_LIMIT.limit
-    await use_case("192.0.2.2", PHOTO, PREVIEW)  # another address has its own count
 
 
 def test_the_catalogue() -> None:

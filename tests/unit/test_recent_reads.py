@@ -46,7 +46,7 @@ async def ada(uow: FakeUnitOfWorkFactory, clock: FakeClock) -> User:
 async def test_another_servers_revocation_applies_here_once_the_trusted_seconds_pass(
     uow: FakeUnitOfWorkFactory, clock: FakeClock, recent: RecentReads, timer: Timer, ada: User
 ) -> None:
-    key, secret = await CreateApiKey(uow, clock)(ada, "laptop")
+    key, secret = await CreateApiKey(uow, clock, max_active=20)(ada, "laptop")
     auth = Authenticate(uow, clock, recent)
     assert (await auth.by_api_key(secret)).id == ada.id
     uow.db.api_keys[key.id].revoked_at = clock.now()  # what another server's revocation does to the database
@@ -60,7 +60,7 @@ async def test_another_servers_revocation_applies_here_once_the_trusted_seconds_
 async def test_a_revocation_here_applies_at_once(
     uow: FakeUnitOfWorkFactory, clock: FakeClock, recent: RecentReads, ada: User
 ) -> None:
-    key, secret = await CreateApiKey(uow, clock)(ada, "laptop")
+    key, secret = await CreateApiKey(uow, clock, max_active=20)(ada, "laptop")
     auth = Authenticate(uow, clock, recent)
     await auth.by_api_key(secret)
     await RevokeApiKey(uow, clock, recent)(ada, key.id)

@@ -27,3 +27,35 @@ def test_auth_cache_seconds_out_of_range_stop_startup(raw: str) -> None:
 def test_retention_must_be_positive(raw: str) -> None:
     with pytest.raises(SystemExit, match="CUTOUT_RETENTION_HOURS must be a positive number"):
         settings(CUTOUT_RETENTION_HOURS=raw)
+
+
+def test_the_abuse_limits_default_and_come_from_the_environment() -> None:
+    defaults = settings()
+    assert (
+        defaults.signups_per_hour,
+        defaults.logins_per_minute,
+        defaults.max_api_keys,
+        defaults.anonymous_previews_per_hour,
+    ) == (5, 20, 20, 10)
+    tuned = settings(
+        CUTOUT_SIGNUPS_PER_HOUR="50",
+        CUTOUT_LOGINS_PER_MINUTE="7",
+        CUTOUT_MAX_API_KEYS="2",
+        CUTOUT_ANONYMOUS_PREVIEWS_PER_HOUR="100",
+    )
+    assert (tuned.signups_per_hour, tuned.logins_per_minute, tuned.max_api_keys, tuned.anonymous_previews_per_hour) == (
+        50,
+        7,
+        2,
+        100,
+    )
+
+
+ABUSE_LIMITS = ["CUTOUT_SIGNUPS_PER_HOUR", "CUTOUT_LOGINS_PER_MINUTE", "CUTOUT_MAX_API_KEYS"]
+
+
+@pytest.mark.parametrize("name", [*ABUSE_LIMITS, "CUTOUT_ANONYMOUS_PREVIEWS_PER_HOUR"])
+@pytest.mark.parametrize("raw", ["0", "-1", "lots"])
+def test_an_abuse_limit_below_one_stops_startup(name: str, raw: str) -> None:
+    with pytest.raises(SystemExit, match=name):
+        settings(**{name: raw})

@@ -26,6 +26,12 @@ class Timestamp(DateTimeUTC):
         return super().load_dialect_impl(dialect)
 
 
+def exact_string(length: int) -> TypeEngine[str]:
+    """A string compared byte for byte: MariaDB's default collation would make ``Ada``, ``ada`` and
+    ``ádá`` equal. SQLite compares exactly already."""
+    return String(length).with_variant(mysql.VARCHAR(length, collation="utf8mb4_bin"), "mysql")
+
+
 class Base(DeclarativeBase):
     registry = create_registry()
 
@@ -34,7 +40,7 @@ class UserRow(Base):
     __tablename__ = "users"
 
     id: Mapped[uuid.UUID] = mapped_column(GUID, primary_key=True)
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    email: Mapped[str] = mapped_column(exact_string(254), unique=True)  # canonical_email decides equality
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -119,7 +125,7 @@ class JobRow(Base):
     result_media_type: Mapped[str | None] = mapped_column(String(32), nullable=True)
     result_width: Mapped[int | None] = mapped_column(Integer, nullable=True)
     result_height: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(exact_string(255), nullable=True)
     fingerprint: Mapped[str | None] = mapped_column(String(64), nullable=True)
     callback_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
 
@@ -149,6 +155,18 @@ class RateLimitRow(Base):
     window_start: Mapped[int] = mapped_column(Integer, primary_key=True)  # epoch seconds
     hits: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[int] = mapped_column(Integer, index=True)  # epoch seconds
+
+
+class LoginAttemptRow(Base):
+    """Login attempts counted for one address (``domain.throttle``), until its window and lock are over."""
+
+    __tablename__ = "login_attempts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the canonical email
+    count: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[datetime] = mapped_column(Timestamp)
+    locked_until: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
 
 
 class ContactMessageRow(Base):

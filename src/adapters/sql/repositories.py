@@ -151,6 +151,13 @@ class SqlApiKeyRepository:
         rows = await self._rows.get_many(ApiKeyRow.user_id == user_id, order_by=[(ApiKeyRow.created_at, False)])
         return [_api_key(row) for row in rows]
 
+    async def count_active(self, user_id: uuid.UUID) -> int:
+        session = self._rows.session
+        await session.execute(select(UserRow.id).where(UserRow.id == user_id).with_for_update())
+        live = (ApiKeyRow.user_id == user_id, ApiKeyRow.revoked_at.is_(None))
+        count = await session.scalar(select(func.count()).select_from(ApiKeyRow).where(*live))
+        return count or 0
+
     async def save(self, key: ApiKey) -> None:
         await self._rows.session.execute(
             update(ApiKeyRow)
@@ -180,6 +187,10 @@ class SqlSessionRepository:
 
     async def delete(self, token_hash: str) -> None:
         await self._session.execute(delete(SessionRow).where(SessionRow.id == token_hash))
+
+    async def delete_expired(self, now: datetime) -> int:
+        result = await self._session.execute(delete(SessionRow).where(SessionRow.expires_at <= now))
+        return result.rowcount  # type: ignore[attr-defined,no-any-return]
 
 
 class SqlCreditLedger:

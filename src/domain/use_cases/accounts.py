@@ -8,28 +8,36 @@ from dataclasses import dataclass
 from domain import credits
 from domain.api_keys import hash_secret
 from domain.errors import InvalidCredentials, TooManyAttempts, Unauthorized
-from domain.ports import Clock, PasswordHasher, UnitOfWork, UnitOfWorkFactory
+from domain.ports import Clock, LoginAttemptStore, PasswordHasher, UnitOfWork, UnitOfWorkFactory
 from domain.recent_reads import RecentReads
 from domain.sessions import hash_token, open_session
-from domain.throttle import LoginThrottle
-from domain.users import User, check_password, normalise_email
+from domain.throttle import throttle_key
+from domain.use_cases.address_limits import AddressLimit
+from domain.users import User, canonical_email, check_password, normalise_email
 
 
 @dataclass
 class SignUp:
     """A new account: a normalised, unused email, a password of 8 to 1024 characters, stored
     as an argon2id hash, and a one-time grant of ``signup_credits`` booked in the ledger in
-    the same transaction as the account itself."""
+    the same transaction as the account itself.
+
+    A client address signs up at most ``per_address`` times per window (``CUTOUT_SIGNUPS_PER_HOUR``),
+    counted once the fields are valid and before any work; more is ``RateLimited``. Without a
+    ``client_ip`` (the operator's CLI) nothing is counted."""
 
     uow: UnitOfWorkFactory
     hasher: PasswordHasher
     clock: Clock
     signup_credits: int
+    per_address: AddressLimit | None = None
 
-    async def __call__(self, email: str, password: str) -> User:
+    async def __call__(self, email: str, password: str, client_ip: str | None = None) -> User:
         email = normalise_email(email)
         check_password(password)
         now = self.clock.now()
+        if self.per_address is not None and client_ip is not None:
+            await self.per_address.count(client_ip, now)
         user = User(uuid.uuid4(), email, await self.hasher.hash(password), now)
         async with self.uow() as uow:
             await uow.users.add(user)  # raises EmailTaken: the unique email is the database's to enforce
@@ -45,28 +53,36 @@ class LogIn:
     """Exchange email and password for a new session token.
 
     An unknown email and a wrong password give the same error after the same hashing work, so
-    neither the answer nor its timing tells whether an account exists. Repeated failures for
-    one email are throttled. A hash made with older parameters is upgraded on success."""
+    neither the answer nor its timing tells whether an account exists. The email is looked up and
+    throttled in its canonical spelling (``canonical_email``), so no variant of it is another
+    account's way in or a way around its lock. Business rules, in order:
+    - one client address tries at most ``per_address`` logins per window (``CUTOUT_LOGINS_PER_MINUTE``),
+      whichever accounts they are for (password spraying); more is ``RateLimited``;
+    - each address's attempts are counted and locked out by ``domain.throttle`` (``TooManyAttempts``)
+      in the shared ``attempts`` store, so every server process sees one count;
+    - a success forgets the address's attempts, and upgrades a hash made with older parameters."""
 
     uow: UnitOfWorkFactory
     hasher: PasswordHasher
     clock: Clock
-    throttle: LoginThrottle
+    attempts: LoginAttemptStore
     dummy_hash: str
+    per_address: AddressLimit
 
-    async def __call__(self, email: str, password: str) -> tuple[User, str]:
-        email = email.strip().lower()
+    async def __call__(self, email: str, password: str, client_ip: str) -> tuple[User, str]:
+        email = canonical_email(email)
         now = self.clock.now()
-        if wait := self.throttle.retry_after(email, now):
+        await self.per_address.count(client_ip, now)
+        key = throttle_key(email)
+        if wait := await self.attempts.attempt(key, now):
             raise TooManyAttempts(wait)
         async with self.uow() as uow:
             user = await uow.users.get_by_email(email)
         stored = user.password_hash if user else self.dummy_hash
         matches = await self.hasher.verify(stored, password)
         if user is None or not matches or not user.is_active:
-            self.throttle.failed(email, now)
             raise InvalidCredentials()
-        self.throttle.succeeded(email)
+        await self.attempts.clear(key)
         session, token = open_session(user.id, now)
         async with self.uow() as uow:
             if self.hasher.needs_rehash(user.password_hash):

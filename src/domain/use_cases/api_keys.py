@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domain.api_keys import ApiKey, issue_api_key
-from domain.errors import NotFound
+from domain.errors import NotFound, TooManyApiKeys
 from domain.ports import Clock, UnitOfWorkFactory
 from domain.recent_reads import RecentReads
 from domain.users import User
@@ -15,14 +15,21 @@ from domain.users import User
 
 @dataclass
 class CreateApiKey:
-    """A named key for the user; the secret is returned here once and never stored in clear."""
+    """A named key for the user; the secret is returned here once and never stored in clear.
+
+    An account holds at most ``max_active`` unrevoked keys (``CUTOUT_MAX_API_KEYS``), counted in the
+    transaction that adds the key with the account's row locked; one more is ``TooManyApiKeys``.
+    Rate limits count per account as well as per key, so more keys never buy more requests."""
 
     uow: UnitOfWorkFactory
     clock: Clock
+    max_active: int
 
     async def __call__(self, user: User, name: str) -> tuple[ApiKey, str]:
         key, secret = issue_api_key(user.id, name, self.clock.now())
         async with self.uow() as uow:
+            if await uow.api_keys.count_active(user.id) >= self.max_active:
+                raise TooManyApiKeys(limit=self.max_active)
             await uow.api_keys.add(key)
             await uow.commit()
         return key, secret

@@ -7,6 +7,7 @@ with a stable code; only a fault of ours is a 5xx, and it never leaks internals.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -33,6 +34,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.TooManyAttempts: 429,
     errors.RateLimited: 429,
     errors.EmailTaken: 409,
+    errors.TooManyApiKeys: 409,
     errors.NotFound: 404,
     errors.InsufficientCredits: 402,
     errors.AlreadyPosted: 409,
@@ -88,7 +90,23 @@ def domain_error_handler(request: Request[Any, Any, Any], error: errors.DomainEr
     return error_response(request, status_of(error), error.code, error.message, error.details, headers)
 
 
+_TOO_LONG = re.compile(r"Expected `str` of length <= (\d+)")
+
+
+def too_long(problems: Any) -> errors.FieldTooLong | None:
+    """The first field of a failed validation that is longer than its schema allows, if any."""
+    for problem in problems if isinstance(problems, list) else []:
+        if isinstance(problem, dict) and (match := _TOO_LONG.search(str(problem.get("message", "")))):
+            field = str(problem.get("key", "")) or None
+            limit = int(match.group(1))
+            message = f"{field or 'A field'} is at most {limit} characters."
+            return errors.FieldTooLong(message, field=field, max_length=limit)
+    return None
+
+
 def http_error_handler(request: Request[Any, Any, Any], error: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(error, ValidationException) and (long_field := too_long(error.extra)):
+        return domain_error_handler(request, long_field)
     status = error.status_code
     code = CODE_BY_STATUS.get(status, "error" if status < 500 else "internal_error")
     details: dict[str, Any] = {}

@@ -1,12 +1,19 @@
 """Rate limits for any route, counted per caller in the database every server process shares.
 
 To limit a route, call ``await enforce_rate_limit(request, user)`` first thing in its handler: after
-authentication, before the body is read. ``user`` is the signed-in caller (counted per API key, or per
-account for a session cookie), or None for an anonymous one (counted per client IP, with the lower
-anonymous limit). Every answer to that request, errors included, then carries ``X-RateLimit-Limit``,
-``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (epoch seconds); a refused one is 429
-``rate_limited`` with ``Retry-After``. The headers are written by ``add_rate_limit_headers``, a
-``before_send`` hook of the app, so no exception handler has to copy them.
+authentication, before the body is read. ``user`` is the signed-in caller, or None for an anonymous one.
+One request counts in every bucket of its caller (``caller_limits``):
+
+- an API key: its key's and its account's (``CUTOUT_RATE_LIMIT_PER_MINUTE`` each), so rotating keys gains nothing;
+- a session cookie: its account's;
+- anonymous: its client address's, per minute (``CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE``) and per hour
+  (``CUTOUT_ANONYMOUS_PREVIEWS_PER_HOUR``).
+
+Every answer to that request, errors included, then carries ``X-RateLimit-Limit``,
+``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` (epoch seconds) of the binding limit: the one that
+refused, else the one with the fewest requests left. A refused one is 429 ``rate_limited`` with
+``Retry-After`` until that limit's window resets. The headers are written by ``add_rate_limit_headers``,
+a ``before_send`` hook of the app, so no exception handler has to copy them.
 """
 
 from __future__ import annotations
@@ -19,13 +26,14 @@ from litestar.types import Message, Scope
 
 from domain.api_keys import hash_secret
 from domain.errors import RateLimited
-from domain.rate_limits import RateLimit, RateLimitState
+from domain.rate_limits import RateLimit, RateLimitState, binding
 from domain.users import User
 from entrypoints.bootstrap import Adapters
 from entrypoints.http.auth import api_key_of
 from entrypoints.settings import Settings
 
 WINDOW_SECONDS = 60
+HOUR_SECONDS = 3600
 _STATE_KEY = "cutout_rate_limit"
 
 
@@ -38,12 +46,28 @@ def caller_key(request: Request[Any, Any, Any], user: User | None) -> str:
     return f"user:{user.id}"
 
 
+def caller_limits(
+    request: Request[Any, Any, Any], user: User | None, settings: Settings
+) -> list[tuple[str, RateLimit]]:
+    """Every bucket a request counts in, with its rule."""
+    key = caller_key(request, user)
+    if user is None:
+        return [
+            (key, RateLimit(settings.anonymous_rate_limit_per_minute, WINDOW_SECONDS)),
+            (f"preview:{key.removeprefix('ip:')}", RateLimit(settings.anonymous_previews_per_hour, HOUR_SECONDS)),
+        ]
+    per_minute = RateLimit(settings.rate_limit_per_minute, WINDOW_SECONDS)
+    account = f"user:{user.id}"
+    return [(key, per_minute)] if key == account else [(key, per_minute), (account, per_minute)]
+
+
 async def enforce_rate_limit(request: Request[Any, Any, Any], user: User | None) -> RateLimitState:
-    """Count this request; raise ``RateLimited`` when its caller's window is used up."""
+    """Count this request in each of its caller's buckets; raise ``RateLimited`` when any is used up."""
     settings: Settings = request.app.state.settings
     adapters: Adapters = request.app.state.adapters
-    per_minute = settings.rate_limit_per_minute if user is not None else settings.anonymous_rate_limit_per_minute
-    state = await adapters.rate_limiter.hit(caller_key(request, user), RateLimit(per_minute, WINDOW_SECONDS))
+    state = binding(
+        [await adapters.rate_limiter.hit(bucket, rule) for bucket, rule in caller_limits(request, user, settings)]
+    )
     request.scope.setdefault("state", {})[_STATE_KEY] = state  # type: ignore[typeddict-item]
     if not state.allowed:
         raise RateLimited(state.retry_after(adapters.clock.now()))

@@ -28,6 +28,7 @@ from domain.errors import (
 )
 from domain.geometry import CropMargin, Placement, Roi
 from domain.pricing import SizeChoice
+from entrypoints.http.errors import too_long
 from entrypoints.http.schemas import RemoveBgParams
 
 E = TypeVar("E", bound=enum.Enum)
@@ -59,7 +60,10 @@ async def read_cutout_request(request: Request[Any, Any, Any], defaults: CutoutD
         params = msgspec.convert(fields, RemoveBgParams, strict=False)
     except msgspec.ValidationError as error:
         field = _FIELD.search(str(error))
-        raise InvalidOption(str(error), field=field.group(1) if field else None) from None
+        name = field.group(1) if field else None
+        if long_field := too_long([{"message": str(error), "key": name}]):
+            raise long_field from None
+        raise InvalidOption(str(error), field=name) from None
     return CutoutRequest(
         _source(params, files.get("image_file")), _options(params, files.get("bg_image_file"), defaults), fields
     )

@@ -11,16 +11,31 @@ import msgspec
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 
+from domain import contact
 from domain.api_keys import MAX_NAME_LENGTH, ApiKey
 from domain.credits import LedgerEntry
 from domain.paging import MAX_OFFSET, MAX_PAGE
 from domain.plans import Plan
-from domain.users import User
+from domain.users import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH, User
+
+SMALL_BODY_BYTES = 64_000
+"""The request body limit of the routes that take only a few short fields (sign-up, login, contact)."""
+MAX_URL_LENGTH = 4096
+MAX_OPTION_LENGTH = 64
+
+# Every free-text field has a bound, checked while the body is parsed: longer is 422 field_too_long
+# (errors.py), before anything is stored, hashed or looked up. Each fits the column it ends up in.
+Email = Annotated[str, msgspec.Meta(max_length=MAX_EMAIL_LENGTH)]
+Password = Annotated[str, msgspec.Meta(max_length=MAX_PASSWORD_LENGTH)]
+Url = Annotated[str, msgspec.Meta(max_length=MAX_URL_LENGTH)]
+Option = Annotated[str, msgspec.Meta(max_length=MAX_OPTION_LENGTH)]
+ContactName = Annotated[str, msgspec.Meta(max_length=contact.MAX_NAME_LENGTH)]
+ContactText = Annotated[str, msgspec.Meta(max_length=contact.MAX_MESSAGE_LENGTH)]
 
 
 class Credentials(msgspec.Struct):
-    email: str
-    password: str
+    email: Email
+    password: Password
 
 
 class Account(msgspec.Struct):
@@ -86,24 +101,24 @@ class RemoveBgParams(msgspec.Struct):
     ``bg_image_file`` are multipart parts, so they are not listed here. ``size`` and ``format``
     default per route."""
 
-    image_file_b64: str | None = None
-    image_url: str | None = None
-    size: str | None = None
-    format: str | None = None
-    type: str | None = None
-    type_level: str | int | None = None
-    roi: str | None = None
+    image_file_b64: str | None = None  # bounded by the request body's size
+    image_url: Url | None = None
+    size: Option | None = None
+    format: Option | None = None
+    type: Option | None = None
+    type_level: Option | int | None = None
+    roi: Option | None = None
     crop: bool = False
-    crop_margin: str | int | None = None
-    scale: str | int | float | None = None
-    position: str | int | float | None = None
-    channels: str | None = None
+    crop_margin: Option | int | None = None
+    scale: Option | int | float | None = None
+    position: Option | int | float | None = None
+    channels: Option | None = None
     semitransparency: bool = True
-    bg_color: str | None = None
-    bg_image_url: str | None = None
+    bg_color: Option | None = None
+    bg_image_url: Url | None = None
     add_shadow: bool = False
-    shadow_type: str | None = None
-    shadow_opacity: str | int | None = None
+    shadow_type: Option | None = None
+    shadow_opacity: Option | int | None = None
 
 
 class RemoveBgResultData(msgspec.Struct):
@@ -173,10 +188,10 @@ class PlanList(msgspec.Struct):
 
 
 class ContactForm(msgspec.Struct):
-    name: str
-    email: str
-    message: str
-    website: str = ""
+    name: ContactName
+    email: Email
+    message: ContactText
+    website: Url = ""
     """The honeypot: hidden from people, so only bots fill it in."""
 
 

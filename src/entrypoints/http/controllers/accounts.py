@@ -16,11 +16,12 @@ from entrypoints.http.auth import (
     SESSION_COOKIE,
     SIGNED_IN,
     clear_session_cookie,
+    client_ip,
     hand_out_csrf_cookie,
     optional_user,
     set_session_cookie,
 )
-from entrypoints.http.schemas import Account, Credentials, SessionState, error_responses
+from entrypoints.http.schemas import SMALL_BODY_BYTES, Account, Credentials, SessionState, error_responses
 
 AUTH = ["auth"]
 
@@ -34,28 +35,30 @@ def _signed_in(request: Request[Any, Any, Any], account: Account, token: str, st
 
 @post(
     "/api/v1/auth/signup",
+    request_max_body_size=SMALL_BODY_BYTES,
     tags=AUTH,
     summary="Create an account and sign in",
     status_code=201,
-    responses=error_responses(400, 409, 422),
+    responses=error_responses(400, 409, 413, 422, 429),
 )
 async def sign_up(request: Request[Any, Any, Any], data: JSONBody[Credentials]) -> Response[Account]:
     services: Services = request.app.state.services
-    user = await services.sign_up(data.email, data.password)
+    user = await services.sign_up(data.email, data.password, client_ip(request))
     token = await services.start_session(user)
     return _signed_in(request, Account.of(user, await services.get_balance(user)), token, 201)
 
 
 @post(
     "/api/v1/auth/login",
+    request_max_body_size=SMALL_BODY_BYTES,
     tags=AUTH,
     summary="Sign in with email and password",
     status_code=200,
-    responses=error_responses(400, 401, 429),
+    responses=error_responses(400, 401, 413, 422, 429),
 )
 async def log_in(request: Request[Any, Any, Any], data: JSONBody[Credentials]) -> Response[Account]:
     services: Services = request.app.state.services
-    user, token = await services.log_in(data.email, data.password)
+    user, token = await services.log_in(data.email, data.password, client_ip(request))
     return _signed_in(request, Account.of(user, await services.get_balance(user)), token, 200)
 
 

@@ -12,18 +12,20 @@ from litestar.params import FromPath, JSONBody
 from domain.users import User
 from entrypoints.bootstrap import Services
 from entrypoints.http.auth import SIGNED_IN
-from entrypoints.http.schemas import ApiKeyList, ApiKeyView, CreatedApiKey, NewApiKey, error_responses
+from entrypoints.http.schemas import SMALL_BODY_BYTES, ApiKeyList, ApiKeyView, CreatedApiKey, NewApiKey, error_responses
 
 KEYS = ["api keys"]
 
 
 @post(
     "/api/v1/api-keys",
+    request_max_body_size=SMALL_BODY_BYTES,
     security=SIGNED_IN,
     tags=KEYS,
     summary="Create an API key (its secret is shown once)",
+    description="An account holds at most `CUTOUT_MAX_API_KEYS` (20) unrevoked keys: 409 `too_many_api_keys` beyond.",
     status_code=201,
-    responses=error_responses(400, 401, 403),
+    responses=error_responses(400, 401, 403, 409, 413, 422),
 )
 async def create_api_key(
     request: Request[Any, Any, Any], user: NamedDependency[User], data: JSONBody[NewApiKey]

@@ -9,18 +9,20 @@ from litestar.params import JSONBody
 
 from entrypoints.bootstrap import Services
 from entrypoints.http.auth import client_ip
-from entrypoints.http.schemas import ContactForm, ContactReceived, error_spec
+from entrypoints.http.schemas import SMALL_BODY_BYTES, ContactForm, ContactReceived, error_spec
 
 
 @post(
     "/api/v1/contact",
+    request_max_body_size=SMALL_BODY_BYTES,
     tags=["contact"],
     summary="Send us a message",
     description="`name`, `email` and `message` (10 to 5000 characters). At most 5 messages per hour per address.",
     status_code=202,
     responses={
         400: error_spec("invalid_request: the body is not a JSON object of strings"),
-        422: error_spec("invalid_field or invalid_email, with `details.field`"),
+        413: error_spec("file_too_large: the body is over 64 KB"),
+        422: error_spec("invalid_field, field_too_long or invalid_email, with `details.field`"),
         429: error_spec("rate_limited, with Retry-After"),
     },
 )

@@ -56,7 +56,7 @@ async def job_view(request: Request[Any, Any, Any], job: Job) -> JobView:
         401: error_spec("Not signed in and no valid API key"),
         402: error_spec("insufficient_credits"),
         415: error_spec("unsupported_format"),
-        422: error_spec("idempotency_key_reused"),
+        422: error_spec("idempotency_key_reused, or field_too_long (`details.field`)"),
     },
 )
 async def submit_job(

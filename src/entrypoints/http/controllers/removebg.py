@@ -11,7 +11,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from domain.users import User
 from entrypoints.bootstrap import Services
-from entrypoints.http.auth import SIGNED_IN, client_ip, optional_user
+from entrypoints.http.auth import SIGNED_IN, optional_user
 from entrypoints.http.cutout_answers import cutout_headers, wants_json
 from entrypoints.http.rate_limit import enforce_rate_limit
 from entrypoints.http.removebg_form import NATIVE_DEFAULTS, CutoutOperation, read_cutout_request
@@ -42,6 +42,7 @@ from entrypoints.http.schemas import RemoveBgResult, RemoveBgResultData, error_s
         403: error_spec("csrf_failed: a session-cookie request without X-CSRFToken"),
         413: error_spec("file_too_large"),
         415: error_spec("unsupported_format, unsupported_media_type"),
+        422: error_spec("field_too_long: a text field is longer than allowed (`details.field`, `details.max_length`)"),
         429: error_spec("rate_limited (see Retry-After): too many requests, or a signed-out address's free previews"),
         503: error_spec("inference_failed (refunded; try again)"),
     },
@@ -51,7 +52,7 @@ async def remove_background(request: Request[Any, Any, Any], user: NamedDependen
     await enforce_rate_limit(request, user)
     cutout = await read_cutout_request(request, NATIVE_DEFAULTS)
     if user is None:
-        result = await services.anonymous_preview(client_ip(request), cutout.source, cutout.options)
+        result = await services.anonymous_preview(cutout.source, cutout.options)
     else:
         result = await services.remove_background(user, cutout.source, cutout.options)
     image = result.image

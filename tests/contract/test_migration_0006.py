@@ -1,0 +1,56 @@
+"""Migration 0006 on SQLite and MariaDB: stored e-mails move to their canonical spelling (unless that
+spelling is taken), and e-mails and Idempotency-Keys compare exactly afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from adapters.sql.engine import create_engine
+from adapters.sql.migrate import upgrade
+from adapters.sql.models import UserRow
+
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+async def test_stored_emails_take_their_canonical_spelling_and_compare_exactly(database_url: str) -> None:
+    engine = create_engine(database_url)
+    users = UserRow.__table__
+    try:
+        await upgrade(engine, "0005")
+        stored = [
+            "straße@example.com",
+            "ｆｕｌｌ@example.com",
+            "kept@example.com",
+            "keptß@example.com",
+            "keptss@example.com",
+        ]
+        async with engine.begin() as connection:
+            for email in stored:
+                await connection.execute(
+                    users.insert().values(
+                        id=uuid.uuid4(), email=email, password_hash="h", created_at=NOW, is_active=True, is_admin=False
+                    )
+                )
+        await upgrade(engine)
+        async with engine.begin() as connection:
+            emails = set((await connection.execute(select(users.c.email))).scalars())
+            assert emails == {
+                "strasse@example.com",
+                "full@example.com",
+                "kept@example.com",
+                "keptß@example.com",  # its canonical spelling belongs to another account: left as it was
+                "keptss@example.com",
+            }
+            for email in ("Exact@example.com", "exact@example.com", "éxact@example.com"):  # three addresses
+                await connection.execute(
+                    users.insert().values(
+                        id=uuid.uuid4(), email=email, password_hash="h", created_at=NOW, is_active=True, is_admin=False
+                    )
+                )
+            found = (await connection.execute(select(users.c.email).where(users.c.email == "exact@example.com"))).all()
+            assert found == [("exact@example.com",)]
+    finally:  # the database is this module's own (a temp file, or a MariaDB database dropped afterwards)
+        await engine.dispose()
