@@ -1,0 +1,32 @@
+"""The request class of every route: its body parsers answer what only a client's body can cause
+with a 400 ``invalid_request`` instead of a 500.
+
+Litestar's JSON decoding (msgspec) raises ``RecursionError`` past its nesting limit, and its multipart
+parser decodes field values as UTF-8 without catching ``UnicodeDecodeError``; neither is a
+``SerializationException``, so both used to reach the catch-all handler. Every JSON ``data`` argument
+goes through ``Request.json`` and every form through ``Request.form``, so catching them here covers
+every route at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import FormMultiDict
+
+from domain.errors import InvalidRequest
+
+
+class BodyParsingRequest(Request[Any, Any, Any]):
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            raise InvalidRequest("The JSON body is nested too deeply.") from None
+
+    async def form(self) -> FormMultiDict:
+        try:
+            return await super().form()
+        except UnicodeDecodeError:
+            raise InvalidRequest("A form field is not valid UTF-8 text.") from None
