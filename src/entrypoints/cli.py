@@ -22,8 +22,10 @@ from domain.use_cases.contact import ListContactMessages
 from domain.use_cases.credits import GrantCredits
 from entrypoints.allocator import tune_allocator
 from entrypoints.settings import Settings
+from entrypoints.terminal_text import escaped, escaped_lines
 
 T = TypeVar("T")
+MESSAGE_INDENT = "    "
 
 
 @click.group()
@@ -129,11 +131,15 @@ def grant(email: str, amount: int) -> None:
 @main.command()
 @click.option("--limit", default=20, show_default=True, help="How many, newest first.")
 def messages(limit: int) -> None:
-    """Show the newest messages sent through the contact form."""
+    """Show the newest messages sent through the contact form.
+
+    Visitors wrote them: control characters are printed escaped, and a message's lines are indented,
+    so none can pass for a separator line."""
     found = _run(lambda uow, clock, settings: ListContactMessages(uow)(limit))
     for message in found:
-        click.echo(f"--- {message.created_at:%Y-%m-%d %H:%M} UTC  {message.name} <{message.email}>")
-        click.echo(message.message)
+        click.echo(f"--- {message.created_at:%Y-%m-%d %H:%M} UTC  {escaped(message.name)} <{escaped(message.email)}>")
+        for line in escaped_lines(message.message):
+            click.echo(f"{MESSAGE_INDENT}{line}")
     click.echo(f"({len(found)} shown)")
 
 
