@@ -38,20 +38,25 @@ def main() -> None:
 @click.option("--port", default=None, type=int, help="Defaults to CUTOUT_PORT (8000).")
 @click.option("--workers", default=1, show_default=True, help="Server processes.")
 def serve(host: str | None, port: int | None, workers: int) -> None:
-    """Apply migrations, then serve the API on CUTOUT_HOST:CUTOUT_PORT."""
-    import uvicorn
+    """Apply migrations, then serve the API on CUTOUT_HOST:CUTOUT_PORT, with the connection limits of
+    CUTOUT_HEADER_TIMEOUT_SECONDS, CUTOUT_BODY_TIMEOUT_SECONDS, CUTOUT_MAX_HEADER_BYTES and
+    CUTOUT_MAX_CONNECTIONS_PER_ADDRESS."""
+    from entrypoints.server import serve as run_server
+    from entrypoints.server import server_config
 
     tune_allocator()
     settings = Settings.from_env()
     _migrate(settings)
-    uvicorn.run(
-        "entrypoints.asgi:app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        proxy_headers=False,
-        log_level="info",
+    run_server(
+        server_config(
+            settings,
+            "entrypoints.asgi:app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            log_level="info",
+        )
     )
 
 
