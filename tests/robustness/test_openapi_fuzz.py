@@ -2,7 +2,7 @@
 real HTTP to the app on MariaDB. No answer may be a 5xx, and every answer must match the document:
 status code, content type, headers and body schema. Invalid requests (negative mode) must be refused.
 Then linked calls (schemathesis' stateful testing, links inferred from the schema): a created key is used
-and revoked, a job is read, cancelled and fetched, under the same checks."""
+and revoked, and every other inferred link (the jobs') is followed, under the same checks."""
 
 from __future__ import annotations
 
