@@ -65,6 +65,7 @@ def error_code(path: str, answer: httpx.Response) -> str:
 
 
 def multipart(*parts: tuple[bytes, bytes]) -> bytes:
+    """Form fields; a name may carry the rest of the part's head (``size"\r\nContent-Type: ...``)."""
     head = b'--b\r\nContent-Disposition: form-data; name="%s"\r\n\r\n'
     return b"".join(head % name + value + b"\r\n" for name, value in parts) + b"--b--\r\n"
 
@@ -89,10 +90,12 @@ def test_deeply_nested_json_is_a_400_on_every_json_route(caller: Caller, body: b
         [(b"size", b"\xff\xfe\xc3")],
         [(b"image_url", b"http://example.com/\xe9.png")],
         [(b"size", b"preview"), (b"bg_color", b"\xc3\x28")],
+        [(b'size"\r\nContent-Type: text/plain; charset=utf-16', b"pre")],
+        [(b'size"\r\nContent-Type: text/plain; charset=no-such-charset', b"preview")],
     ],
-    ids=["size", "image_url", "second field"],
+    ids=["size", "image_url", "second field", "odd bytes in utf-16", "unknown charset"],
 )
-def test_multipart_fields_that_are_not_utf8_are_a_400(
+def test_multipart_fields_that_cannot_be_decoded_are_a_400(
     caller: Caller, path: str, parts: list[tuple[bytes, bytes]]
 ) -> None:
     headers = {"Content-Type": "multipart/form-data; boundary=b", **caller.key}

@@ -2,7 +2,8 @@
 with a 400 ``invalid_request`` instead of a 500.
 
 Litestar's JSON decoding (msgspec) raises ``RecursionError`` past its nesting limit, and its multipart
-parser decodes field values as UTF-8 without catching ``UnicodeDecodeError``; neither is a
+parser decodes field values as UTF-8 (or the charset a part names) without catching
+``UnicodeDecodeError`` (or ``LookupError``, for a charset Python does not know); none is a
 ``SerializationException``, so both used to reach the catch-all handler. Every JSON ``data`` argument
 goes through ``Request.json`` and every form through ``Request.form``, so catching them here covers
 every route at once.
@@ -36,5 +37,5 @@ class BodyParsingRequest(Request[Any, Any, Any]):
             raise InvalidRequest(f"A form may have at most {limit} fields.")
         try:
             return await super().form()
-        except UnicodeDecodeError:
-            raise InvalidRequest("A form field is not valid UTF-8 text.") from None
+        except (UnicodeDecodeError, LookupError):
+            raise InvalidRequest("A form field is not text in UTF-8 (or in the charset it names).") from None
