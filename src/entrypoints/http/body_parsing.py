@@ -4,9 +4,9 @@ with a 400 ``invalid_request`` instead of a 500.
 Litestar's JSON decoding (msgspec) raises ``RecursionError`` past its nesting limit, and its multipart
 parser decodes field values as UTF-8 (or the charset a part names) without catching
 ``UnicodeDecodeError`` (or ``LookupError``, for a charset Python does not know); none is a
-``SerializationException``, so both used to reach the catch-all handler. Every JSON ``data`` argument
-goes through ``Request.json`` and every form through ``Request.form``, so catching them here covers
-every route at once.
+``SerializationException``, so they used to reach the catch-all handler. Every JSON ``data`` argument
+goes through ``Request.json``, and every form our handlers read through ``Request.form`` (no route
+takes a multipart ``data`` argument), so catching them here covers every route at once.
 
 A multipart form may have at most ``multipart_form_part_limit`` (1000) parts; Litestar sets no such
 limit on urlencoded forms, and reading one back (``FormMultiDict.multi_items``) takes time quadratic in
