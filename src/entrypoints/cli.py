@@ -23,8 +23,10 @@ from domain.use_cases.contact import ListContactMessages
 from domain.use_cases.credits import GrantCredits
 from entrypoints.allocator import tune_allocator
 from entrypoints.settings import Settings
+from entrypoints.terminal_text import escaped, escaped_lines
 
 T = TypeVar("T")
+MESSAGE_INDENT = "    "
 
 
 @click.group()
@@ -37,20 +39,25 @@ def main() -> None:
 @click.option("--port", default=None, type=int, help="Defaults to CUTOUT_PORT (8000).")
 @click.option("--workers", default=1, show_default=True, help="Server processes.")
 def serve(host: str | None, port: int | None, workers: int) -> None:
-    """Apply migrations, then serve the API on CUTOUT_HOST:CUTOUT_PORT."""
-    import uvicorn
+    """Apply migrations, then serve the API on CUTOUT_HOST:CUTOUT_PORT, with the connection limits of
+    CUTOUT_HEADER_TIMEOUT_SECONDS, CUTOUT_BODY_TIMEOUT_SECONDS, CUTOUT_MAX_HEADER_BYTES and
+    CUTOUT_MAX_CONNECTIONS_PER_ADDRESS."""
+    from entrypoints.server import serve as run_server
+    from entrypoints.server import server_config
 
     tune_allocator()
     settings = Settings.from_env()
     _migrate(settings)
-    uvicorn.run(
-        "entrypoints.asgi:app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        proxy_headers=False,
-        log_level="info",
+    run_server(
+        server_config(
+            settings,
+            "entrypoints.asgi:app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            log_level="info",
+        )
     )
 
 
@@ -146,11 +153,15 @@ def grant(email: str, amount: int) -> None:
 @main.command()
 @click.option("--limit", default=20, show_default=True, help="How many, newest first.")
 def messages(limit: int) -> None:
-    """Show the newest messages sent through the contact form."""
+    """Show the newest messages sent through the contact form.
+
+    Visitors wrote them: control characters are printed escaped, and a message's lines are indented,
+    so none can pass for a separator line."""
     found = _run(lambda uow, clock, settings: ListContactMessages(uow)(limit))
     for message in found:
-        click.echo(f"--- {message.created_at:%Y-%m-%d %H:%M} UTC  {message.name} <{message.email}>")
-        click.echo(message.message)
+        click.echo(f"--- {message.created_at:%Y-%m-%d %H:%M} UTC  {escaped(message.name)} <{escaped(message.email)}>")
+        for line in escaped_lines(message.message):
+            click.echo(f"{MESSAGE_INDENT}{line}")
     click.echo(f"({len(found)} shown)")
 
 

@@ -46,6 +46,13 @@ class Settings:
     replicate_api_token: str | None = None
     replicate_base_url: str | None = None
     replicate_model: str = "bria/remove-background"
+    header_timeout_seconds: float = 10.0
+    """How long a connection may take to send a request head (from connecting, or from the last answer)."""
+    body_timeout_seconds: float = 30.0
+    """How long a request body may pause between two bytes."""
+    max_header_bytes: int = 32768
+    max_connections_per_address: int = 32
+    """Open connections one client address may hold; 0 lifts the cap (behind a reverse proxy)."""
 
     @property
     def secure_cookies(self) -> bool:
@@ -86,6 +93,10 @@ class Settings:
             replicate_api_token=env.get("REPLICATE_API_TOKEN") or None,
             replicate_base_url=env.get("REPLICATE_BASE_URL") or None,
             replicate_model=env.get("CUTOUT_REPLICATE_MODEL") or "bria/remove-background",
+            header_timeout_seconds=_seconds_above_zero(env, "CUTOUT_HEADER_TIMEOUT_SECONDS", 10.0),
+            body_timeout_seconds=_seconds_above_zero(env, "CUTOUT_BODY_TIMEOUT_SECONDS", 30.0),
+            max_header_bytes=_at_least(env, "CUTOUT_MAX_HEADER_BYTES", 32768, 1024),
+            max_connections_per_address=_at_least(env, "CUTOUT_MAX_CONNECTIONS_PER_ADDRESS", 32, 0),
         )
 
 
@@ -120,6 +131,10 @@ def _number(env: dict[str, str], name: str, default: float, accept: Callable[[fl
     return value
 
 
+def _seconds_above_zero(env: dict[str, str], name: str, default: float) -> float:
+    return _number(env, name, default, lambda value: 0 < value <= 3600, "a number of seconds above 0, at most 3600")
+
+
 def _bool(env: dict[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if raw == "":
@@ -140,9 +155,13 @@ def _storage_url(env: dict[str, str], data_dir: Path) -> str:
 
 
 def _at_least_one(env: dict[str, str], name: str, default: int) -> int:
+    return _at_least(env, name, default, 1)
+
+
+def _at_least(env: dict[str, str], name: str, default: int, minimum: int) -> int:
     value = _int(env, name, default)
-    if value < 1:
-        raise SystemExit(f"{name} must be at least 1, not {value}")
+    if value < minimum:
+        raise SystemExit(f"{name} must be at least {minimum}, not {value}")
     return value
 
 

@@ -55,7 +55,7 @@ async def test_messages_shows_the_newest_contact_messages(database_url: str, tmp
                 await tx.commit()
         code, out = await asyncio.to_thread(run, database_url, tmp_path, "messages", "--limit", "1")
         assert code == 0, out
-        assert out == "--- 2026-05-01 09:02 UTC  Sender 1 <s1@example.com>\nMessage 1\n(1 shown)\n"
+        assert out == "--- 2026-05-01 09:02 UTC  Sender 1 <s1@example.com>\n    Message 1\n(1 shown)\n"
     finally:
         async with engine.begin() as connection:
             await connection.execute(ContactMessageRow.__table__.delete())

@@ -59,3 +59,37 @@ ABUSE_LIMITS = ["CUTOUT_SIGNUPS_PER_HOUR", "CUTOUT_LOGINS_PER_MINUTE", "CUTOUT_M
 def test_an_abuse_limit_below_one_stops_startup(name: str, raw: str) -> None:
     with pytest.raises(SystemExit, match=name):
         settings(**{name: raw})
+
+
+def test_server_limits_have_defaults_and_read_their_variables() -> None:
+    default = settings()
+    assert (default.header_timeout_seconds, default.body_timeout_seconds) == (10.0, 30.0)
+    assert (default.max_header_bytes, default.max_connections_per_address) == (32768, 32)
+    chosen = settings(
+        CUTOUT_HEADER_TIMEOUT_SECONDS="2.5",
+        CUTOUT_BODY_TIMEOUT_SECONDS="60",
+        CUTOUT_MAX_HEADER_BYTES="8192",
+        CUTOUT_MAX_CONNECTIONS_PER_ADDRESS="0",
+    )
+    assert (chosen.header_timeout_seconds, chosen.body_timeout_seconds) == (2.5, 60.0)
+    assert (chosen.max_header_bytes, chosen.max_connections_per_address) == (8192, 0)
+
+
+@pytest.mark.parametrize("name", ["CUTOUT_HEADER_TIMEOUT_SECONDS", "CUTOUT_BODY_TIMEOUT_SECONDS"])
+@pytest.mark.parametrize("raw", ["0", "-1", "3601", "soon"])
+def test_server_timeouts_must_be_above_zero(name: str, raw: str) -> None:
+    with pytest.raises(SystemExit, match=f"{name} must be a number of seconds above 0, at most 3600"):
+        settings(**{name: raw})
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        ("CUTOUT_MAX_HEADER_BYTES", "1023", "must be at least 1024"),
+        ("CUTOUT_MAX_HEADER_BYTES", "big", "must be a whole number"),
+        ("CUTOUT_MAX_CONNECTIONS_PER_ADDRESS", "-1", "must be at least 0"),
+    ],
+)
+def test_server_sizes_out_of_range_stop_startup(name: str, raw: str, message: str) -> None:
+    with pytest.raises(SystemExit, match=f"{name} {message}"):
+        settings(**{name: raw})

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from sqlalchemy import false, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.sql.models import Base
 from adapters.sql.repositories import (
     SqlApiKeyRepository,
     SqlContactRepository,
@@ -69,5 +71,8 @@ class SqlUnitOfWorkFactory:
         self._listeners.append(listener)
 
     async def ping(self) -> None:
+        """Readiness: every mapped table answers a query naming all its columns (and returns no row).
+        ``SELECT 1`` would pass on a connection whose database was dropped or never migrated."""
         async with self.engine.connect() as connection:
-            await connection.exec_driver_sql("SELECT 1")
+            for table in Base.metadata.sorted_tables:
+                await connection.execute(select(*table.columns).where(false()))

@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from domain.cutouts import MAX_UPLOAD_BYTES
 from entrypoints.bootstrap import Adapters, wire
 from entrypoints.http.auth import SESSION_COOKIE, CookieCSRFMiddleware, current_user
+from entrypoints.http.body_parsing import BodyParsingRequest
 from entrypoints.http.controllers import (
     accounts,
     api_keys,
@@ -97,6 +98,7 @@ def create_app(settings: Settings, adapters: Adapters, schedule: Schedule | None
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         request_max_body_size=MAX_UPLOAD_BYTES,
+        request_class=BodyParsingRequest,
         openapi_config=_openapi(),
         debug=False,
     )

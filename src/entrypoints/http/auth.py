@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
 from litestar.types import Receive, Scope, Send
@@ -16,7 +17,6 @@ from domain.users import User
 from entrypoints.bootstrap import Services
 
 SESSION_COOKIE = "cutout_session"
-_CREDENTIAL_HEADERS = (b"x-api-key", b"authorization", b"cookie")
 SIGNED_IN = [{"apiKey": []}, {"bearer": []}, {"session": []}]
 """The OpenAPI security of every route that needs the ``user`` dependency."""
 
@@ -88,21 +88,19 @@ class CookieCSRFMiddleware(CSRFMiddleware):
     """Litestar's CSRF check, applied where CSRF is possible: to unsafe requests that a browser
     would authenticate with our session cookie. A request carrying an API key (a custom header
     no cross-site form can send) or no session cookie at all cannot ride on a victim's session.
-    Browsers get the token cookie on safe requests; API clients are not handed one."""
+    Browsers get the token cookie on safe requests; API clients are not handed one.
+
+    It decides on the headers and cookies exactly as ``current_user`` will read them: Litestar's own
+    parse, cached in the scope, so a request with two ``Cookie`` (or ``X-Api-Key``) headers cannot show
+    this check one credential and the handler another."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            headers = {
-                name.decode("latin-1").lower(): value.decode("latin-1")
-                for name, value in scope["headers"]
-                if name.lower() in _CREDENTIAL_HEADERS
-            }
-            if api_key_of(headers):  # an API client: it needs neither the check nor the token cookie
+            connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
+            if api_key_of(connection.headers):  # an API client: it needs neither the check nor the token cookie
                 await self.app(scope, receive, send)
                 return
-            if scope["method"] not in self.config.safe_methods:
-                cookie_names = {part.split("=", 1)[0].strip() for part in headers.get("cookie", "").split(";")}
-                if SESSION_COOKIE not in cookie_names:
-                    await self.app(scope, receive, send)
-                    return
+            if scope["method"] not in self.config.safe_methods and SESSION_COOKIE not in connection.cookies:
+                await self.app(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)

@@ -13,7 +13,7 @@ import msgspec
 from litestar import Request
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, SerializationException
 from litestar.openapi.spec import OpenAPIHeader, OpenAPIMediaType, Operation, Reference, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
@@ -124,10 +124,9 @@ def _choice(kind: type[E], value: object, field: str, default: E) -> E:
 async def _read_fields(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], dict[str, bytes]]:
     content_type, _ = request.content_type
     if content_type == RequestEncodingType.JSON:
-        body = await request.body()
         try:
-            fields = msgspec.json.decode(body) if body else {}
-        except msgspec.DecodeError:
+            fields = await request.json() if await request.body() else {}
+        except SerializationException:
             raise InvalidRequest("The body is not valid JSON.") from None
         if not isinstance(fields, dict):
             raise InvalidRequest("The JSON body must be an object.")
