@@ -265,9 +265,9 @@ def _to_rgb(im: Image.Image) -> Image.Image:
         or (mode == "P" and "transparency" in im.info)
         or (mode in ("L", "RGB", "1") and "transparency" in im.info)
     ):
-        rgba = im.convert("RGBA")
+        rgba = im if mode == "RGBA" else im.convert("RGBA")
         out = Image.new("RGB", rgba.size, WHITE)
-        out.paste(rgba, mask=rgba.getchannel("A"))
+        out.paste(rgba, mask=rgba)  # an RGBA mask is its alpha channel
     else:  # L, 1, P, CMYK, YCbCr, LAB, HSV ...
         out = im.convert("RGB")
     out.info = {"icc_profile": icc} if icc else {}
