@@ -195,15 +195,19 @@ def _orientation(im: Image.Image) -> int:
 
 def _decode_sixteen_bit_grey_as_eight(im: Image.Image) -> None:
     """Before ``load``: have Pillow's PNG decoder keep the high byte of each 16-bit grey sample (its
-    "L;16B" unpacker), so the picture is decoded as 8-bit "L" (1 byte a pixel) instead of "I;16" (2),
-    with no wide copy. A 16-bit grey transparent level has no 8-bit equivalent and is ignored."""
+    "L;16B" unpacker), so the picture is decoded as 8-bit "L" (1 byte a pixel) instead of "I;16" (2
+    bytes), with no wide copy. A 16-bit grey transparent level has no 8-bit equivalent and is ignored.
+    Pillow has no public way to choose a decoder's raw mode; should its internals
+    change, the picture stays "I;16" and ``_narrower`` scales it, a band at a time."""
     if im.mode != "I;16" or len(im.tile) != 1:
         return
     tile = im.tile[0]
     if tile.codec_name != "zip" or tile.args != "I;16B":
         return
-    im.tile = [tile._replace(args="L;16B")]
     im._mode = "L"
+    if im.mode != "L":
+        return
+    im.tile = [tile._replace(args="L;16B")]
     im.info.pop("transparency", None)
 
 
