@@ -1,4 +1,5 @@
-"""`make bench`: python -m bench [--quick] [--only SECTION ...]. Prints the table, writes bench/results.json."""
+"""`make bench`: python -m bench [--quick] [--only SECTION ...]. Prints the table, writes bench/results.json.
+`--only peak` (peak memory per request by kind of image) needs neither rembg nor the other servers."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ import onnxruntime
 import PIL
 import psutil
 
-from bench import report, servers, suite
+from bench import peak_memory, report, servers, suite
 from bench.photos import photo_jpeg
 
-SECTIONS = ("pipeline", "rembg", "memory", "api")
+SECTIONS = ("pipeline", "rembg", "memory", "peak", "api")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
@@ -41,7 +42,6 @@ def machine() -> dict[str, object]:
 async def main(quick: bool, sections: set[str]) -> dict[str, object]:
     results: dict[str, object] = {"mode": "quick" if quick else "full", "started": datetime.now(UTC).isoformat()}
     results["machine"] = machine()
-    twelve = photo_jpeg(12)
     log_dir = Path(tempfile.mkdtemp(prefix="cutout-bench-logs-"))
     print(f"server logs in {log_dir}", flush=True)
 
@@ -52,6 +52,21 @@ async def main(quick: bool, sections: set[str]) -> dict[str, object]:
             sizes, repeats=1 if quick else 3, throughput_requests=2 if quick else 6
         )
 
+    if "peak" in sections:
+        print("peak memory per request by kind of image (a fresh server each) ...", flush=True)
+        results["peak_memory"] = await peak_memory.peak_per_request(log_dir, requests=1 if quick else 3)
+
+    if sections & {"rembg", "memory", "api"}:
+        results["memory"] = await against_servers(results, quick, sections, log_dir)
+    results["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]  # type: ignore[index]
+    results["targets"] = [target.as_dict() for target in report.targets(results)]
+    return results
+
+
+async def against_servers(results: dict[str, object], quick: bool, sections: set[str], log_dir: Path) -> dict:
+    """The sections on a running `cutout serve` (and `rembg s`); their figures go into ``results``,
+    the memory figures are returned."""
+    twelve = photo_jpeg(12)
     memory: dict[str, object] = {}
     with contextlib.ExitStack() as stack:
         cutout = stack.enter_context(servers.cutout(log_dir))
@@ -82,10 +97,7 @@ async def main(quick: bool, sections: set[str]) -> dict[str, object]:
             print("API overhead ...", flush=True)
             bare = stack.enter_context(servers.bare_litestar(log_dir))
             results["api"] = await suite.api_overhead(cutout, bare, 64, seconds=2 if quick else 5, rounds=2)
-    results["memory"] = memory
-    results["machine"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]  # type: ignore[index]
-    results["targets"] = [target.as_dict() for target in report.targets(results)]
-    return results
+    return memory
 
 
 if __name__ == "__main__":

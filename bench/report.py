@@ -70,6 +70,17 @@ def targets(results: dict[str, Any]) -> list[Target]:
         )
     if memory and "drift" in memory:
         found.append(Target("RSS drift over the run (%)", memory["drift"]["drift_percent"], 5.0, False))
+    if peak := results.get("peak_memory"):
+        rows = peak["per_kind"]
+        if "PNG L 16-bit" in rows and "PNG L 8-bit" in rows:
+            found.append(
+                Target(
+                    "peak RSS, 49 MP 16-bit grey preview vs 8-bit (x)",
+                    rows["PNG L 16-bit"]["peak_growth_mb_first"] / rows["PNG L 8-bit"]["peak_growth_mb_first"],
+                    1.5,
+                    False,
+                )
+            )
     if api:
         found.append(
             Target("authenticated GET /api/v1/me vs bare Litestar (x)", api["cutout_rps"] / api["bare_rps"], 0.5, True)
@@ -108,6 +119,18 @@ def table(results: dict[str, Any]) -> str:
             lines.append(
                 f"  drift: {drift['rss_after_warmup_mb']:.0f} MB after {drift['warmup_requests']} requests -> "
                 f"{drift['rss_end_mb']:.0f} MB after {drift['requests']} ({drift['drift_percent']:+.1f} %)"
+            )
+    if peak := results.get("peak_memory"):
+        lines += [
+            "",
+            f"Peak RSS growth per request, {peak['width']}x{peak['height']} {peak['kind']} (MB)",
+            "  image               upload KB   first    max   RSS before -> after",
+        ]
+        for name, row in peak["per_kind"].items():
+            growth = f"{row['peak_growth_mb_first']:7.0f} {row['peak_growth_mb_max']:6.0f}"
+            lines.append(
+                f"  {name:<18} {row['upload_kb']:10.0f} {growth}"
+                f"   {row['rss_before_mb']:6.0f} -> {row['rss_after_mb']:.0f} after {row['requests']}"
             )
     if api := results.get("api"):
         lines += [

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from io import BytesIO
 from typing import Any
 
@@ -114,17 +115,16 @@ class PillowImaging:
             try:
                 if im.format in ("JPEG", "MPO") and (width < im.width or height < im.height):
                     im.draft("RGB", (width, height))  # let libjpeg decode at 1/2, 1/4 or 1/8 scale
+                _decode_sixteen_bit_grey_as_eight(im)
                 im.load()
                 orientation = _orientation(im)
-                rgb = _to_rgb(im)
+                # ``size`` is in the stored (pre-orientation) frame, like the header's width and height,
+                # so scale first (cheaper) and turn upright afterwards: 90 degrees swap the axes.
+                rgb = _rgb_of_size(im, (width, height))
             except MemoryError:
                 raise
             except Exception as error:  # truncated or corrupt pixel data
                 raise InvalidImage("The image data is truncated or corrupt.") from error
-            # ``size`` is in the stored (pre-orientation) frame, like the header's width and height, so
-            # scale first (cheaper) and turn upright afterwards: a 90-degree orientation swaps the axes.
-            if rgb.size != (width, height):
-                rgb = rgb.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=RESIZE_REDUCING_GAP)
             if orientation in _ORIENTATION:
                 rgb = rgb.transpose(_ORIENTATION[orientation])
             if rgb is im:  # closing ``im`` below would take the pixels with it
@@ -193,6 +193,70 @@ def _orientation(im: Image.Image) -> int:
         return 1
 
 
+def _decode_sixteen_bit_grey_as_eight(im: Image.Image) -> None:
+    """Before ``load``: have Pillow's PNG decoder keep the high byte of each 16-bit grey sample (its
+    "L;16B" unpacker), so the picture is decoded as 8-bit "L" (1 byte a pixel) instead of "I;16" (2
+    bytes), with no wide copy. A 16-bit grey transparent level has no 8-bit equivalent and is ignored.
+    Pillow has no public way to choose a decoder's raw mode; should its internals
+    change, the picture stays "I;16" and ``_narrower`` scales it, a band at a time."""
+    if im.mode != "I;16" or len(im.tile) != 1:
+        return
+    tile = im.tile[0]
+    if tile.codec_name != "zip" or tile.args != "I;16B":
+        return
+    im._mode = "L"
+    if im.mode != "L":
+        return
+    im.tile = [tile._replace(args="L;16B")]
+    im.info.pop("transparency", None)
+
+
+# Rows converted at a time: a band of a 49 MP picture in RGB is about 8 MB.
+_BAND_ROWS = 256
+
+
+def _rgb_of_size(im: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """``im`` (decoded) as RGB pixels of ``size``. It is converted a band of rows at a time, and when
+    scaling down each band is first box-reduced by the whole factor Pillow's ``reducing_gap`` takes, so
+    that besides the decoded picture nothing full-size is held: no wide copy of 16-bit samples, no
+    4-byte RGB copy of an "L" or "P" picture, no premultiplied copy of an RGBA one."""
+    factor = (
+        max(1, int(im.width / size[0] / RESIZE_REDUCING_GAP)),
+        max(1, int(im.height / size[1] / RESIZE_REDUCING_GAP)),
+    )
+    if im.mode == "RGB" and factor == (1, 1):
+        rgb = _to_rgb(im)
+    else:
+        narrow = _narrower(im)
+        rows = factor[1] * math.ceil(_BAND_ROWS / factor[1])  # bands on whole blocks: reduced as one
+        rgb = Image.new("RGB", (math.ceil(im.width / factor[0]), math.ceil(im.height / factor[1])))
+        for top in range(0, im.height, rows):
+            band = _to_rgb(narrow(im.crop((0, top, im.width, min(top + rows, im.height)))))
+            rgb.paste(band.reduce(factor) if factor != (1, 1) else band, (0, top // factor[1]))
+        rgb.info = band.info
+    if rgb.size != size:
+        rgb = rgb.resize(size, Image.Resampling.BILINEAR, box=(0, 0, im.width / factor[0], im.height / factor[1]))
+    return rgb
+
+
+def _narrower(im: Image.Image) -> Callable[[Image.Image], Image.Image]:
+    """How to make a band of ``im`` 8 bits per sample, if it is wider: 16-bit levels are scaled down
+    (>> 8), as are 32-bit ones when the picture has levels above 255; floats are clipped to 0..255, as
+    Pillow converts them. A plain conversion would clip every 16-bit level above 255 to white."""
+    mode = im.mode
+    if mode == "F":
+        return lambda band: band.convert("L")
+    if not (mode.startswith("I;16") or mode == "I"):
+        return lambda band: band
+    shift = 8 if mode != "I" or im.getextrema()[1] > 255 else 0  # type: ignore[index, operator]
+
+    def narrow(band: Image.Image) -> Image.Image:
+        levels = np.asarray(band).astype(np.int64) >> shift
+        return Image.fromarray(np.clip(levels, 0, 255).astype(np.uint8), "L")
+
+    return narrow
+
+
 def _to_rgb(im: Image.Image) -> Image.Image:
     """RGB pixels for the model and the result; alpha is flattened onto white."""
     mode = im.mode
@@ -200,22 +264,14 @@ def _to_rgb(im: Image.Image) -> Image.Image:
     icc = im.info.get("icc_profile") if mode in ("RGB", "RGBA", "RGBX") else None
     if mode == "RGB":
         out = im
-    elif mode.startswith("I;16") or mode == "I":
-        # 16-bit greyscale: scale to 8 bits (a plain convert would clip everything above 255 to white).
-        levels = np.asarray(im).astype(np.int64)
-        if mode != "I" or levels.max(initial=0) > 255:
-            levels >>= 8
-        out = Image.fromarray(np.clip(levels, 0, 255).astype(np.uint8), "L").convert("RGB")
-    elif mode == "F":
-        out = im.convert("L").convert("RGB")
     elif (
         mode in ("RGBA", "LA", "PA", "RGBa", "La")
         or (mode == "P" and "transparency" in im.info)
         or (mode in ("L", "RGB", "1") and "transparency" in im.info)
     ):
-        rgba = im.convert("RGBA")
+        rgba = im if mode == "RGBA" else im.convert("RGBA")
         out = Image.new("RGB", rgba.size, WHITE)
-        out.paste(rgba, mask=rgba.getchannel("A"))
+        out.paste(rgba, mask=rgba)  # an RGBA mask is its alpha channel
     else:  # L, 1, P, CMYK, YCbCr, LAB, HSV ...
         out = im.convert("RGB")
     out.info = {"icc_profile": icc} if icc else {}

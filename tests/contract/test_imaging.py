@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageDraw
 
+from adapters import imaging as imaging_module
 from adapters.cpu import CpuPool
 from adapters.imaging import PillowImaging
 from domain.cutouts import CropMargin, CutoutOptions, OutputFormat
@@ -280,6 +281,206 @@ async def test_16_bit_png_decodes_to_rgb_scaled_to_8_bits(imaging):
     assert picture.mode == "RGB"
     assert picture.getpixel((5, 5)) == (255, 255, 255)
     assert picture.getpixel((30, 5)) == (128, 128, 128)
+
+
+ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+
+
+def png16(samples: np.ndarray, colour_type: int, interlaced: bool = False) -> bytes:
+    """A PNG of 16 bits per sample (Pillow writes those for greyscale only, never interlaced): 0 grey,
+    2 RGB, 4 grey and alpha, 6 RGBA; ``samples`` is (height, width[, channels]) of uint16."""
+    height, width = samples.shape[:2]
+    passes = [samples[y::dy, x::dx] for x, y, dx, dy in ADAM7] if interlaced else [samples]
+    raw = b""
+    for image in passes:
+        rows = image.astype(">u2").reshape(image.shape[0], -1).view(np.uint8)
+        raw += np.hstack([np.zeros((rows.shape[0], 1), np.uint8), rows]).tobytes()  # filter type 0
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, int(interlaced))
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b"")
+
+
+def _on_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    opacity = alpha[..., None].astype(float) / 255
+    return rgb * opacity + 255 * (1 - opacity)
+
+
+_rng = np.random.default_rng(16)
+WHITE = (255, 255, 255)
+W, H = 64, 48
+
+
+def _levels(*channels: int, top: int = 256) -> np.ndarray:
+    dtype = np.uint16 if top > 256 else np.uint8
+    return _rng.integers(0, top, (H, W, *channels), dtype=np.uint32).astype(dtype)
+
+
+def _grey(levels: np.ndarray) -> np.ndarray:
+    return np.repeat(levels[..., None], 3, axis=-1).astype(float)
+
+
+def _case_1():
+    bits = _levels() > 127
+    return encode(Image.fromarray(bits), "PNG"), _grey(bits * 255)
+
+
+def _case_l():
+    v = _levels()
+    return encode(Image.fromarray(v, "L"), "PNG"), _grey(v)
+
+
+def _case_la():
+    v, a = _levels(), _levels()
+    return encode(Image.fromarray(np.stack([v, a], -1), "LA"), "PNG"), _on_white(_grey(v), a)
+
+
+def _case_p():
+    index = _levels()
+    palette = _rng.integers(0, 256, (256, 3), dtype=np.uint8)
+    im = Image.fromarray(index, "P")
+    im.putpalette(palette.tobytes())
+    return encode(im, "PNG"), palette[index].astype(float)
+
+
+def _case_rgb():
+    rgb = _levels(3)
+    return encode(Image.fromarray(rgb, "RGB"), "PNG"), rgb.astype(float)
+
+
+def _case_rgba():
+    rgba = _levels(4)
+    return encode(Image.fromarray(rgba, "RGBA"), "PNG"), _on_white(rgba[..., :3], rgba[..., 3])
+
+
+def _case_i16():
+    s = _levels(top=65536)
+    data = encode(Image.fromarray(s), "PNG")
+    assert Image.open(BytesIO(data)).mode == "I;16"
+    return data, _grey(s >> 8)
+
+
+def _case_i16_interlaced():
+    s = _levels(top=65536)
+    return png16(s, 0, interlaced=True), _grey(s >> 8)
+
+
+def _case_la16():
+    s = _levels(2, top=65536)
+    return png16(s, 4), _on_white(_grey(s[..., 0] >> 8), s[..., 1] >> 8)
+
+
+def _case_rgb16():
+    s = _levels(3, top=65536)
+    return png16(s, 2), (s >> 8).astype(float)
+
+
+def _case_rgba16():
+    s = _levels(4, top=65536)
+    return png16(s, 6), _on_white(s[..., :3] >> 8, s[..., 3] >> 8)
+
+
+def _case_webp_rgba():
+    rgba = _levels(4)
+    data = encode(Image.fromarray(rgba, "RGBA"), "WEBP", lossless=True, exact=True)
+    return data, _on_white(rgba[..., :3], rgba[..., 3])
+
+
+def _smooth(channels: int) -> np.ndarray:
+    """Ramps, which a JPEG keeps close to (unlike noise)."""
+    x, y = np.meshgrid(np.linspace(0, 1, W), np.linspace(0, 1, H))
+    planes = [x, y, (x + y) / 2, 1 - x][:channels]
+    return (np.stack(planes, -1) * 255).round().astype(np.uint8)
+
+
+def _jpeg_case(mode: str):
+    im = Image.fromarray(_smooth(len(mode)).squeeze(), mode)
+    data = encode(im, "JPEG", quality=95)
+    assert Image.open(BytesIO(data)).mode == mode
+    # The reference: Pillow's own full-size decode, without the adapter's shortcuts.
+    return data, np.asarray(Image.open(BytesIO(data)).convert("RGB")).astype(float)
+
+
+# Every mode the accepted formats open as ("1", "L", "LA", "P", "RGB", "RGBA", "I;16"; 16-bit RGB, RGBA
+# and grey-alpha PNGs come as "RGB" or "RGBA", already cut to their high bytes), against a reference
+# computed here from the samples written, and the tolerance of rounding (and of JPEG) at full size.
+DECODE_CASES = {
+    "1": (_case_1, 0),
+    "L": (_case_l, 0),
+    "LA": (_case_la, 1),
+    "P": (_case_p, 0),
+    "RGB": (_case_rgb, 0),
+    "RGBA": (_case_rgba, 1),
+    "16-bit grey (I;16)": (_case_i16, 0),
+    "16-bit grey, interlaced": (_case_i16_interlaced, 0),
+    "16-bit grey and alpha": (_case_la16, 1),
+    "16-bit RGB": (_case_rgb16, 0),
+    "16-bit RGBA": (_case_rgba16, 1),
+    "WebP RGBA": (_case_webp_rgba, 1),
+    "JPEG L": (lambda: _jpeg_case("L"), 0),
+    "JPEG RGB": (lambda: _jpeg_case("RGB"), 0),
+    "JPEG CMYK": (lambda: _jpeg_case("CMYK"), 0),
+}
+
+
+@pytest.mark.parametrize("case", list(DECODE_CASES))
+async def test_every_mode_decodes_to_its_reference_at_full_size_and_scaled(imaging, case):
+    make, tolerance = DECODE_CASES[case]
+    data, reference = make()
+    picture = await probe_and_decode(imaging, data)
+    assert (picture.mode, picture.size) == ("RGB", (W, H))
+    assert np.abs(np.asarray(picture).astype(float) - reference).max() <= tolerance + 0.5
+
+    # Scaled: as the full-size reference scaled alike (resampling before or after the conversion to
+    # RGB, and libjpeg's own scaling, differ from it by rounding and by a little blur only).
+    # Halved, then an eighth (box-reduced by 2 first, in bands: W is 64, H 48 rows against bands of 256,
+    # so the bands are checked by the 600-row cases below and by the robustness suite's 49 MP one).
+    for size in ((W // 2, H // 2), (W // 8, H // 8)):
+        scaled = await imaging.decode(data, size)
+        assert (scaled.mode, scaled.size) == ("RGB", size)
+        expected = Image.fromarray(reference.round().astype(np.uint8), "RGB").resize(
+            size, Image.Resampling.BILINEAR, reducing_gap=3.0
+        )
+        difference = np.abs(np.asarray(scaled).astype(int) - np.asarray(expected).astype(int))
+        assert difference.max() <= (8 if case.startswith("JPEG") else 3), (size, difference.max())
+
+
+@pytest.mark.parametrize("mode", ["L", "P", "RGBA"])
+@pytest.mark.parametrize("size", [(9, 20), (30, 190), (45, 601)], ids=["by 10", "by 3", "full"])
+async def test_a_tall_picture_converted_in_bands_is_one_picture(imaging, mode, size):
+    """601 rows: three bands, the last one not a whole number of reduced blocks high."""
+    rgba = _rng.integers(0, 256, (601, 91, 4), dtype=np.uint8)
+    source = Image.fromarray(rgba, "RGBA")
+    source = source.convert(mode) if mode != "P" else source.convert("RGB").quantize(64)
+    reference = source.convert("RGBA")
+    flat = Image.new("RGB", reference.size, WHITE)
+    flat.paste(reference, mask=reference.getchannel("A"))
+    expected = flat.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+    picture = await imaging.decode(encode(source, "PNG"), size)
+    difference = np.abs(np.asarray(picture).astype(int) - np.asarray(expected).astype(int))
+    assert picture.size == size and difference.max() <= 2, difference.max()
+
+
+async def test_a_16_bit_png_decodes_as_8_bits_without_the_decoder_shortcut_too(imaging, monkeypatch):
+    """Should Pillow's PNG tile ever change shape, the wide picture is narrowed a band at a time."""
+    monkeypatch.setattr(imaging_module, "_decode_sixteen_bit_grey_as_eight", lambda im: None)
+    levels = _rng.integers(0, 65536, (600, 70), dtype=np.uint32).astype(np.uint16)  # more rows than a band
+    picture = await probe_and_decode(imaging, encode(Image.fromarray(levels), "PNG"))
+    assert np.array_equal(np.asarray(picture), _grey(levels >> 8))
+
+
+@pytest.mark.parametrize(
+    ("mode", "levels", "expected"),
+    [
+        ("I", [0, 200, 255], [0, 200, 255]),  # 32-bit levels within 0..255 are 8-bit levels
+        ("I", [0, 32_896, 65_535], [0, 128, 255]),  # above 255: 16-bit levels
+        ("F", [-5.0, 100.4, 300.0], [0, 100, 255]),  # floats clipped, as Pillow converts them
+    ],
+)
+def test_wide_modes_narrow_to_8_bits(mode, levels, expected):
+    """What no accepted format decodes to in Pillow 12, but what older Pillows gave for 16-bit PNGs."""
+    dtype = np.float32 if mode == "F" else np.int32
+    wide = Image.fromarray(np.repeat(np.array([levels], dtype=dtype), 600, axis=0), mode)  # more than a band
+    picture = imaging_module._rgb_of_size(wide, wide.size)
+    assert np.array_equal(np.asarray(picture), _grey(np.repeat(np.array([expected]), 600, axis=0)))
 
 
 async def test_palette_png_with_transparency_decodes_to_rgb_on_white(imaging):
