@@ -38,8 +38,10 @@ def record_states(visit: Visit) -> None:
 
 
 def download(visit: Visit, tmp_path: Path, name: str) -> Image.Image:
+    link = visit.page.locator("[data-download]")
+    expect(link).not_to_have_attribute("aria-disabled", "true")  # off while a new background is painted
     with visit.page.expect_download() as started:
-        visit.page.locator("[data-download]").click()
+        link.click()
     saved = tmp_path / name
     started.value.save_as(saved)
     assert saved.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -100,7 +102,10 @@ def test_sign_up_through_the_form_then_cut_out_and_download(
 
     page.locator("[data-slider]").fill("20")
     assert page.locator("[data-compare]").evaluate("el => el.style.getPropertyValue('--split')") == "20%"
+    transparent_href = page.locator("[data-download]").get_attribute("href")
     page.get_by_label("White").check()
+    # At once, the link no longer offers the transparent file: it is off until the white one is painted.
+    assert page.locator("[data-download]").get_attribute("href") != transparent_href
     on_white = download(visit, tmp_path, "white.png").convert("RGBA")
     assert np.asarray(on_white.getchannel("A")).min() == 255  # nothing transparent is left
     assert on_white.getpixel((5, 5))[:3] == (255, 255, 255)

@@ -112,18 +112,28 @@ function chosenColour() {
 }
 
 // Transparent: the server's PNG as it is. A colour: the same pixels painted over it, as a new PNG.
+// Until that PNG is ready the link is off, so a quick click never downloads the previous choice.
+let painting = 0;
+function offerDownload(url) {
+  download.href = url;
+  download.removeAttribute("aria-disabled");
+}
+
 async function applyBackground() {
   if (!result) return;
   const colour = chosenColour();
+  const turn = ++painting;
   layer.classList.toggle("checker", !colour);
   layer.style.backgroundColor = colour;
   download.download = result.name;
   if (result.flatUrl) URL.revokeObjectURL(result.flatUrl);
   result.flatUrl = null;
   if (!colour) {
-    download.href = result.afterUrl;
+    offerDownload(result.afterUrl);
     return;
   }
+  download.removeAttribute("href");
+  download.setAttribute("aria-disabled", "true");
   const canvas = document.createElement("canvas");
   canvas.width = after.naturalWidth;
   canvas.height = after.naturalHeight;
@@ -132,8 +142,9 @@ async function applyBackground() {
   paint.fillRect(0, 0, canvas.width, canvas.height);
   paint.drawImage(after, 0, 0);
   const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  if (turn !== painting) return; // another choice came since: its painting decides
   result.flatUrl = URL.createObjectURL(blob);
-  download.href = result.flatUrl;
+  offerDownload(result.flatUrl);
 }
 
 function firstFile(list) {
