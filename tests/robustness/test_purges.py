@@ -52,12 +52,11 @@ async def test_the_worker_purges_what_has_expired_and_keeps_the_rest(database_ur
 
             async def left() -> tuple[int, int, int]:
                 async with engine.connect() as connection:
-                    return tuple(  # type: ignore[return-value]
-                        [
-                            await connection.scalar(select(func.count()).select_from(row.__table__))
-                            for row in (SessionRow, RateLimitRow, LoginAttemptRow)
-                        ]
-                    )
+                    sessions, rate_limits, login_attempts = [
+                        await connection.scalar(select(func.count()).select_from(row.__table__)) or 0
+                        for row in (SessionRow, RateLimitRow, LoginAttemptRow)
+                    ]
+                    return sessions, rate_limits, login_attempts
 
             async with asyncio.timeout(PATIENCE_SECONDS):
                 while (counts := await left()) != (1, 2, 1):
