@@ -89,7 +89,7 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._head_too_large = False
         self._body_pending = False
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn types it
         super().connection_made(transport)
         if (host := self._crowded_address()) is not None:
             self.logger.warning("Closing a connection from %s: too many open from that address.", host)

@@ -125,7 +125,7 @@ def stateful_machine(
     def me(key: str) -> int:
         return httpx.get(f"{server}/api/v1/me", headers={"X-Api-Key": key}, timeout=30).status_code
 
-    class Machine(base):  # type: ignore[misc, valid-type]
+    class Machine(base):  # type: ignore[misc, valid-type]  # a base made at run time
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
             return {"headers": {"X-Api-Key": api_key}, "timeout": 30}
 
