@@ -13,6 +13,7 @@ run: install site
 test: install-test chromium site
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
 # Not part of `make test`: minutes of load, and rembg installed into bench/.venv-rembg on first use.

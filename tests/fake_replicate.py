@@ -34,6 +34,7 @@ from PIL import Image, ImageDraw
 
 from domain.errors import BlobMissing
 
+HOST = "127.0.0.1"
 TOKEN = "r8_cutout_test_token"
 STREAM_CHUNK = 64 * 1024
 # Model -> the input fields its schema accepts (the first is the image). Community models by version.
@@ -99,14 +100,13 @@ class FakeReplicate:
         self.fetched: list[str] = []  # input URLs fetched
         self.deliveries: list[tuple[str, int]] = []  # webhook URL, the status it answered
         self._lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = ThreadingHTTPServer((HOST, 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{HOST}:{self._server.server_port}"
 
     def __enter__(self) -> FakeReplicate:
         self._thread.start()

@@ -11,15 +11,17 @@ import math
 import re
 from collections.abc import Callable
 from io import BytesIO
-from typing import Any
+from typing import cast
 
 import numpy as np
-from PIL import ExifTags, Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageFile, UnidentifiedImageError
 
 from adapters.cpu import CpuPool
+from adapters.pillow_images import pillow_image
 from adapters.rendering import BackgroundImage, parse_color, render
 from domain.cutouts import CutoutOptions, ImageInfo, RenderedImage
 from domain.errors import DomainError, ImageTooLarge, InvalidImage, UnsupportedFormat
+from domain.ports import Mask, Picture
 from domain.pricing import MAX_INPUT_PIXELS
 
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -70,12 +72,12 @@ class PillowImaging:
     async def decode(self, data: bytes, size: tuple[int, int]) -> Image.Image:
         return await self.cpu.run(self._decode, data, size)
 
-    async def render(self, picture: Any, mask: Any, options: CutoutOptions) -> RenderedImage:
-        return await self.cpu.run(self._render, picture, mask, options)
+    async def render(self, picture: Picture, mask: Mask, options: CutoutOptions) -> RenderedImage:
+        return await self.cpu.run(self._render, pillow_image(picture), pillow_image(mask), options)
 
     # -- opening ----------------------------------------------------------------------------------
 
-    def _open(self, data: bytes) -> Image.Image:
+    def _open(self, data: bytes) -> ImageFile.ImageFile:
         """Open from the header (no pixel decoded yet) and enforce the format and pixel limits."""
         if not data:
             raise InvalidImage("The file is empty.")
@@ -193,7 +195,7 @@ def _orientation(im: Image.Image) -> int:
         return 1
 
 
-def _decode_sixteen_bit_grey_as_eight(im: Image.Image) -> None:
+def _decode_sixteen_bit_grey_as_eight(im: ImageFile.ImageFile) -> None:
     """Before ``load``: have Pillow's PNG decoder keep the high byte of each 16-bit grey sample (its
     "L;16B" unpacker), so the picture is decoded as 8-bit "L" (1 byte a pixel) instead of "I;16" (2
     bytes), with no wide copy. A 16-bit grey transparent level has no 8-bit equivalent and is ignored.
@@ -248,7 +250,8 @@ def _narrower(im: Image.Image) -> Callable[[Image.Image], Image.Image]:
         return lambda band: band.convert("L")
     if not (mode.startswith("I;16") or mode == "I"):
         return lambda band: band
-    shift = 8 if mode != "I" or im.getextrema()[1] > 255 else 0  # type: ignore[index, operator]
+    _, highest = cast(tuple[float, float], im.getextrema())  # one band: its lowest and highest levels
+    shift = 8 if mode != "I" or highest > 255 else 0
 
     def narrow(band: Image.Image) -> Image.Image:
         levels = np.asarray(band).astype(np.int64) >> shift

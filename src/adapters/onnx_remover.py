@@ -12,14 +12,15 @@ import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import onnxruntime as ort
+import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type information
 from PIL import Image
 
 from adapters.cpu import CpuPool
 from adapters.model_files import DEFAULT_MODEL, installed_path
+from adapters.pillow_images import pillow_image
+from domain.ports import Picture
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -130,9 +131,9 @@ class OnnxRemover:
 
     # -- the port ---------------------------------------------------------------------------------
 
-    async def mask(self, picture: Any) -> Image.Image:
+    async def mask(self, picture: Picture) -> Image.Image:
         async with self._one_at_a_time:
-            return await self.cpu.run(self.predict, picture)
+            return await self.cpu.run(self.predict, pillow_image(picture))
 
     async def check(self) -> None:
         if self._session is None:

@@ -25,14 +25,14 @@ from typing import Any
 import anyio
 import httpx
 from PIL import Image
-from replicate import Client
-from replicate.client import RetryTransport
+from replicate.client import Client, RetryTransport
 from replicate.exceptions import ReplicateError
 
 from adapters.cpu import CpuPool
+from adapters.pillow_images import pillow_image
 from adapters.replicate_models import ReplicateModel, mask_from_output
 from domain.errors import InferenceFailed
-from domain.ports import BlobStore, PredictionInbox
+from domain.ports import BlobStore, Picture, PredictionInbox
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +125,8 @@ class ReplicateRemover:
 
     # -- the port ---------------------------------------------------------------------------------
 
-    async def mask(self, picture: Any) -> Image.Image:
-        jpeg = await self.cpu.run(_encode_input, picture)
+    async def mask(self, picture: Picture) -> Image.Image:
+        jpeg = await self.cpu.run(_encode_input, pillow_image(picture))
         prediction: _Prediction | None = None
         try:
             with anyio.fail_after(self.timing.deadline):
@@ -289,7 +289,7 @@ class ReplicateRemover:
         return None
 
 
-def _output_limit(picture: Image.Image) -> int:
+def _output_limit(picture: Picture) -> int:
     """The most an output for ``picture`` may take: its pixels as uncompressed RGBA (a PNG of them is
     hardly larger), counting at least ``FIXED_RESOLUTION_PIXELS`` for models that answer at a size of
     their own, and never more than ``MAX_OUTPUT_BYTES``."""

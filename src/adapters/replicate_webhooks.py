@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
-from replicate import Client
+from replicate.client import Client
 from replicate.exceptions import ReplicateError
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError

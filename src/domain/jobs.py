@@ -129,7 +129,8 @@ class RetryPolicy:
         return job.attempts < self.max_attempts
 
     def delay(self, attempts: int, rng: random.Random | None = None) -> timedelta:
-        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
+        doubling: int = 2 ** max(0, attempts - 1)
+        ceiling = min(self.max_delay, self.base_delay * doubling)
         return ceiling * (rng or random).uniform(0.5, 1.0)
 
 

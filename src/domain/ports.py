@@ -134,15 +134,31 @@ class ContactRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One database transaction. Leaving the block without ``commit()`` rolls back."""
+    """One database transaction. Leaving the block without ``commit()`` rolls back.
 
-    users: UserRepository
-    api_keys: ApiKeyRepository
-    sessions: SessionRepository
-    ledger: CreditLedger
-    jobs: JobRepository
-    webhooks: WebhookRepository
-    contacts: ContactRepository
+    The repositories are read-only properties, so an implementation may hold narrower types
+    (its own SQL or in-memory repositories) and still satisfy the port."""
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...
+
+    @property
+    def ledger(self) -> CreditLedger: ...
+
+    @property
+    def jobs(self) -> JobRepository: ...
+
+    @property
+    def webhooks(self) -> WebhookRepository: ...
+
+    @property
+    def contacts(self) -> ContactRepository: ...
 
     async def __aenter__(self) -> UnitOfWork: ...
 
@@ -185,6 +201,17 @@ class Picture(Protocol):
     def height(self) -> int: ...
 
 
+class Mask(Protocol):
+    """An alpha mask (0 = background, 255 = subject) made by the remover for the imaging adapter to
+    render; the domain only passes it on. It is the size of its picture."""
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
+
+
 class Imaging(Protocol):
     def probe(self, data: bytes) -> ImageInfo:
         """Read the header only. Raises InvalidImage, UnsupportedFormat or ImageTooLarge."""
@@ -195,13 +222,13 @@ class Imaging(Protocol):
     async def decode(self, data: bytes, size: tuple[int, int]) -> Picture:
         """Decode, apply EXIF orientation and scale to ``size`` (width, height)."""
 
-    async def render(self, picture: Picture, mask: Any, options: CutoutOptions) -> RenderedImage:
+    async def render(self, picture: Picture, mask: Mask, options: CutoutOptions) -> RenderedImage:
         """Apply the alpha ``mask`` and every option, and encode; ``UnknownForeground`` when it holds no subject."""
 
 
 @runtime_checkable
 class BackgroundRemover(Protocol):
-    async def mask(self, picture: Picture) -> Any:
+    async def mask(self, picture: Picture) -> Mask:
         """An alpha mask (0 = background, 255 = subject) the size of ``picture``."""
 
     async def check(self) -> None:

@@ -54,7 +54,8 @@ class DeliveryPolicy:
     in_flight: timedelta = timedelta(seconds=60)
 
     def next_delay(self, attempts: int) -> timedelta:
-        return min(self.max_delay, self.first_delay * 2 ** max(0, attempts - 1))
+        doubling: int = 2 ** max(0, attempts - 1)
+        return min(self.max_delay, self.first_delay * doubling)
 
 
 def new_secret() -> str:

@@ -89,10 +89,10 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._head_too_large = False
         self._body_pending = False
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # as uvicorn types it
         super().connection_made(transport)
-        if self._too_many_from_this_address():
-            self.logger.warning("Closing a connection from %s: too many open from that address.", self.client[0])
+        if (host := self._crowded_address()) is not None:
+            self.logger.warning("Closing a connection from %s: too many open from that address.", host)
             transport.close()
             return
         self._arm(self.limits.header_timeout)
@@ -141,12 +141,14 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.transport.write(STATUS_LINE[431] + b"content-length: 0\r\nconnection: close\r\n\r\n")
         self.transport.close()
 
-    def _too_many_from_this_address(self) -> bool:
+    def _crowded_address(self) -> str | None:
+        """This connection's address when more than the cap are open from it, else None."""
         cap = self.limits.max_connections_per_address
         if not cap or self.client is None:
-            return False
+            return None
         host = self.client[0]
-        return sum(1 for other in self.connections if (getattr(other, "client", None) or ("",))[0] == host) > cap
+        crowd = sum(1 for other in self.connections if (getattr(other, "client", None) or ("",))[0] == host)
+        return host if crowd > cap else None
 
     def _arm(self, seconds: float) -> None:
         self._disarm()

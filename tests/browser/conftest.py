@@ -11,7 +11,17 @@ from pathlib import Path
 
 import pytest
 from e2e.test_server import server_env, serving
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    Request,
+    Route,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 from services import require_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,8 +33,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 PAGES = ["/", "/login/", "/signup/", "/removebg/", "/pricing/", "/faq/", "/contact/"]
 # Playwright's 5 s default fails on a busy machine; a wait ends when its state arrives, so only failures wait long.
 WAIT_MS = 30_000
@@ -89,12 +99,12 @@ class Visit:
     outside_requests: list[str] = field(default_factory=list)
 
 
-def open_visit(browser: Browser, site: Site, viewport: dict[str, int] = DESKTOP) -> Visit:
+def open_visit(browser: Browser, site: Site, viewport: ViewportSize = DESKTOP) -> Visit:
     context = browser.new_context(base_url=site.url, viewport=viewport, accept_downloads=True)
     context.set_default_timeout(WAIT_MS)
     visit = Visit(context, context.new_page())
 
-    def guard(route, request) -> None:  # type: ignore[no-untyped-def]
+    def guard(route: Route, request: Request) -> None:
         if request.url.startswith(site.url + "/") or request.url.startswith(("blob:", "data:")):
             route.continue_()
         else:

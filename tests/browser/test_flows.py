@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from images import encode, person_scene
 from PIL import Image
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, ViewportSize, expect
 
 from browser.conftest import DESKTOP, PHONE, Site, Visit, open_visit
 
@@ -58,7 +58,7 @@ def assert_cut_out(image: Image.Image, subject: Image.Image) -> None:
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_sign_up_through_the_form_then_cut_out_and_download(
-    browser: Browser, site: Site, tmp_path: Path, viewport: dict[str, int]
+    browser: Browser, site: Site, tmp_path: Path, viewport: ViewportSize
 ) -> None:
     visit = open_visit(browser, site, viewport)
     page = visit.page
@@ -108,7 +108,7 @@ def test_sign_up_through_the_form_then_cut_out_and_download(
     assert page.locator("[data-download]").get_attribute("href") != transparent_href
     on_white = download(visit, tmp_path, "white.png").convert("RGBA")
     assert np.asarray(on_white.getchannel("A")).min() == 255  # nothing transparent is left
-    assert on_white.getpixel((5, 5))[:3] == (255, 255, 255)
+    assert np.asarray(on_white)[5, 5, :3].tolist() == [255, 255, 255]
     layer_colour = page.locator("[data-after-layer]").evaluate("el => getComputedStyle(el).backgroundColor")
     assert layer_colour == "rgb(255, 255, 255)"
     visit.context.close()

@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, ViewportSize
 
 from browser.conftest import DESKTOP, PAGES, PHONE, Site, Visit, open_visit
 
@@ -48,7 +48,7 @@ def page_facts(visit: Visit) -> dict:
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
-def test_every_page_loads_cleanly_and_describes_itself(browser: Browser, site: Site, viewport: dict[str, int]) -> None:
+def test_every_page_loads_cleanly_and_describes_itself(browser: Browser, site: Site, viewport: ViewportSize) -> None:
     titles, descriptions = set(), set()
     for path in PAGES:
         visit = open_visit(browser, site, viewport)
@@ -90,7 +90,7 @@ def test_sitemap_and_robots_name_every_page_on_the_public_url(site: Site) -> Non
     sitemap = httpx.get(f"{site.url}/sitemap.xml")
     assert sitemap.status_code == 200
     namespace = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-    locations = [loc.text for loc in ElementTree.fromstring(sitemap.content).findall("s:url/s:loc", namespace)]
+    locations = [loc.text or "" for loc in ElementTree.fromstring(sitemap.content).findall("s:url/s:loc", namespace)]
     assert sorted(locations) == sorted(site.url + path for path in PAGES)
     robots = httpx.get(f"{site.url}/robots.txt").text
     assert f"Sitemap: {site.url}/sitemap.xml" in robots

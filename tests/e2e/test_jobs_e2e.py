@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from io import BytesIO
 
 import httpx
@@ -21,7 +22,7 @@ RETENTION_HOURS = 0.002  # 7.2 seconds
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield from start_server(tmp_path_factory, CUTOUT_RETENTION_HOURS=str(RETENTION_HOURS))
 
 

@@ -16,6 +16,7 @@ from robustness.real_app import migrated, real_adapters
 from adapters.sql.engine import create_engine
 from adapters.sql.models import Base
 from adapters.sql.rate_limiter import SqlRateLimiter
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from entrypoints.http.app import create_app
 from entrypoints.worker import Schedule
 
@@ -52,7 +53,8 @@ async def app_client(
     settings = make_settings(tmp_path, CUTOUT_SERVER_WORKER="false", **env)
     adapters = real_adapters(database_url)
     if clock is not None:
-        adapters.clock, adapters.rate_limiter = clock, SqlRateLimiter(adapters.uow.engine, clock)  # type: ignore[attr-defined]
+        assert isinstance(adapters.uow, SqlUnitOfWorkFactory)
+        adapters.clock, adapters.rate_limiter = clock, SqlRateLimiter(adapters.uow.engine, clock)
     async with AsyncTestClient(create_app(settings, adapters, schedule)) as client:
         yield client
 

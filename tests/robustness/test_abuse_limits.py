@@ -9,8 +9,8 @@ with ``X-RateLimit-Remaining: 9``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
+import httpx
 from fakes import FakeClock
 from images import encode, person_scene
 from robustness.accounts_app import PASSWORD, app_client, database_url, login, new_key, signed_up
@@ -18,11 +18,11 @@ from robustness.accounts_app import PASSWORD, app_client, database_url, login, n
 __all__ = ["database_url"]  # the fixture
 
 
-def error_code(response: Any) -> str:
-    return response.json()["error"]["code"]  # type: ignore[no-any-return]
+def error_code(response: httpx.Response) -> str:
+    return response.json()["error"]["code"]
 
 
-def assert_rate_limited(response: Any, retry_after: int) -> None:
+def assert_rate_limited(response: httpx.Response, retry_after: int) -> None:
     assert (response.status_code, error_code(response)) == (429, "rate_limited"), response.text
     assert response.headers["retry-after"] == str(retry_after)
 
@@ -92,9 +92,14 @@ async def test_rotating_api_keys_gains_no_requests(database_url: str, tmp_path: 
 
 async def test_signed_out_previews_follow_one_configurable_policy(database_url: str, tmp_path: Path) -> None:
     photo = encode(person_scene(320, 240)[0])
-    env = {"CUTOUT_ANONYMOUS_PREVIEWS_PER_HOUR": "12", "CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE": "100"}
     clock = FakeClock()
-    async with app_client(database_url, tmp_path, clock=clock, **env) as client:
+    async with app_client(
+        database_url,
+        tmp_path,
+        clock=clock,
+        CUTOUT_ANONYMOUS_PREVIEWS_PER_HOUR="12",
+        CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE="100",
+    ) as client:
         answers = [
             await client.post("/api/v1/removebg", files={"image_file": ("p.jpg", photo)}, data={"size": "preview"})
             for _ in range(12)
@@ -114,8 +119,13 @@ async def test_the_per_minute_limit_of_signed_out_callers_is_described_when_it_r
     database_url: str, tmp_path: Path
 ) -> None:
     photo = encode(person_scene(320, 240)[0])
-    env = {"CUTOUT_ANONYMOUS_PREVIEWS_PER_HOUR": "50", "CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE": "2"}
-    async with app_client(database_url, tmp_path, clock=FakeClock(), **env) as client:
+    async with app_client(
+        database_url,
+        tmp_path,
+        clock=FakeClock(),
+        CUTOUT_ANONYMOUS_PREVIEWS_PER_HOUR="50",
+        CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE="2",
+    ) as client:
         answers = [
             await client.post("/api/v1/removebg", files={"image_file": ("p.jpg", photo)}, data={"size": "preview"})
             for _ in range(3)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 from images import encode, person_scene
 from robustness.accounts_app import PASSWORD, app_client, csrf, database_url, login, new_key, signed_up
 from sqlalchemy import column, func, select, table
@@ -23,8 +24,8 @@ from domain.throttle import FREE_ATTEMPTS
 __all__ = ["database_url"]  # the fixture
 
 
-def error_code(response: object) -> str:
-    return response.json()["error"]["code"]  # type: ignore[attr-defined, no-any-return]
+def error_code(response: httpx.Response) -> str:
+    return response.json()["error"]["code"]
 
 
 async def test_oversized_fields_are_refused_at_the_edge(database_url: str, tmp_path: Path) -> None:

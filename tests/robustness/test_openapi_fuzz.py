@@ -21,6 +21,8 @@ from robustness.live_server import serve_in_thread
 from robustness.real_app import migrated, real_adapters
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Err
+from schemathesis.generation.stateful.state_machine import APIStateMachine
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -70,6 +72,8 @@ def test_generated_requests_get_no_server_error_and_answers_match_the_schema(
     cases: Counter[str] = Counter()
     failures: dict[str, str] = {}
     for result in schema.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()
         operation = result.ok()
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
@@ -108,7 +112,9 @@ STATEFUL = settings(
 """At most 48 linked calls per machine: enough to chain create -> use -> revoke, bounded in time."""
 
 
-def stateful_machine(schema: schemathesis.BaseSchema, server: str, api_key: str, chains: Counter[str]) -> type:
+def stateful_machine(
+    schema: schemathesis.BaseSchema, server: str, api_key: str, chains: Counter[str]
+) -> type[APIStateMachine]:
     """Schemathesis' state machine over ``schema`` (its links inferred from the response schemas and
     path parameters, e.g. ``POST /api/v1/api-keys`` -> ``DELETE /api/v1/api-keys/{key_id}``), calling
     with ``api_key``. Every key it creates is used at once (``GET /api/v1/me`` is 200), and once it is
@@ -119,7 +125,7 @@ def stateful_machine(schema: schemathesis.BaseSchema, server: str, api_key: str,
     def me(key: str) -> int:
         return httpx.get(f"{server}/api/v1/me", headers={"X-Api-Key": key}, timeout=30).status_code
 
-    class Machine(base):  # type: ignore[misc, valid-type]
+    class Machine(base):  # type: ignore[misc, valid-type]  # a base made at run time
         def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
             return {"headers": {"X-Api-Key": api_key}, "timeout": 30}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,7 +18,7 @@ from domain.pricing import PREVIEW_MAX_PIXELS
 LARGE = encode(person_scene(1600, 1200)[0], quality=90)  # 1.92 MP: one credit at full size
 
 
-async def submit_auto(client: httpx.AsyncClient) -> dict[str, object]:
+async def submit_auto(client: httpx.AsyncClient) -> dict[str, Any]:
     response = await client.post("/api/v1/jobs", files={"image_file": ("big.jpg", LARGE)}, data={"size": "auto"})
     assert response.status_code == 202, response.text
     return await finished(client, response.json()["id"])
@@ -51,7 +52,7 @@ async def test_auto_on_no_credits_is_rendered_as_the_free_preview_it_was_priced_
             assert free["status"] == "succeeded" and free["credits"] == 0
             width, height = await result_size(poor, free["id"])
             assert width * height <= PREVIEW_MAX_PIXELS
-            assert free["result"]["width"] * free["result"]["height"] <= PREVIEW_MAX_PIXELS  # type: ignore[index]
+            assert free["result"]["width"] * free["result"]["height"] <= PREVIEW_MAX_PIXELS
             assert await statement(poor) == (0, [])
 
             assert paid["status"] == "succeeded" and paid["credits"] == 1

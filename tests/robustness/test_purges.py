@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from robustness.accounts_app import app_client, csrf, database_url, signed_up
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from adapters.sql.engine import create_engine
 from adapters.sql.models import LoginAttemptRow, RateLimitRow, SessionRow
@@ -34,30 +34,29 @@ async def test_the_worker_purges_what_has_expired_and_keeps_the_rest(database_ur
                 user_id = uuid.UUID(account["id"])
                 ended = now - timedelta(days=1)
                 await connection.execute(
-                    SessionRow.__table__.insert().values(
+                    insert(SessionRow).values(
                         id="0" * 64, user_id=user_id, created_at=ended, expires_at=ended
                     )
                 )
                 gone = int((now - timedelta(hours=2)).timestamp())
                 await connection.execute(
-                    RateLimitRow.__table__.insert().values(
+                    insert(RateLimitRow).values(
                         bucket="ip:198.51.100.7", window_start=gone, hits=3, expires_at=gone + 60
                     )
                 )
                 await connection.execute(
-                    LoginAttemptRow.__table__.insert().values(
+                    insert(LoginAttemptRow).values(
                         key="f" * 64, count=3, window_start=ended, locked_until=None, expires_at=ended
                     )
                 )
 
             async def left() -> tuple[int, int, int]:
                 async with engine.connect() as connection:
-                    return tuple(  # type: ignore[return-value]
-                        [
-                            await connection.scalar(select(func.count()).select_from(row.__table__))
-                            for row in (SessionRow, RateLimitRow, LoginAttemptRow)
-                        ]
-                    )
+                    sessions, rate_limits, login_attempts = [
+                        await connection.scalar(select(func.count()).select_from(row.__table__)) or 0
+                        for row in (SessionRow, RateLimitRow, LoginAttemptRow)
+                    ]
+                    return sessions, rate_limits, login_attempts
 
             async with asyncio.timeout(PATIENCE_SECONDS):
                 while (counts := await left()) != (1, 2, 1):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pymysql
+import pymysql  # type: ignore[import-untyped]  # no stubs installed (types-PyMySQL is not in the lock)
 import pytest
 from api.conftest import make_settings
 from contract.conftest import MYSQL_URL, _mysql_admin
@@ -22,12 +22,14 @@ from robustness.real_app import migrated, real_adapters
 from services import require_service
 from sqlalchemy.engine import make_url
 
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from entrypoints.http.app import create_app
 
 
 @contextlib.contextmanager
 def served(database_url: str, tmp_path: Path) -> Iterator[httpx.Client]:
     adapters = real_adapters(database_url)
+    assert isinstance(adapters.uow, SqlUnitOfWorkFactory)
     adapters.checks["database"] = adapters.uow.ping  # what build_adapters wires
     with (
         serve_in_thread(create_app(make_settings(tmp_path), adapters)) as base,

@@ -25,7 +25,8 @@ async def job_rows(database_url: str) -> tuple[int, int]:
     engine = create_engine(database_url)
     try:
         async with engine.connect() as connection:
-            counts = dict((await connection.execute(select(JobRow.sync, func.count()).group_by(JobRow.sync))).all())
+            rows = await connection.execute(select(JobRow.sync, func.count()).group_by(JobRow.sync))
+            counts = dict(rows.tuples().all())
     finally:
         await engine.dispose()
     return counts.get(True, 0), counts.get(False, 0)

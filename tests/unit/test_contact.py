@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fakes import FakeClock, FakeRateLimiter, FakeUnitOfWorkFactory
 
-from domain.errors import InvalidEmail, InvalidField, RateLimited
+from domain.errors import DomainError, InvalidEmail, InvalidField, RateLimited
 from domain.use_cases.contact import CONTACT_LIMIT, ListContactMessages, SendContactMessage
 
 
@@ -38,7 +38,13 @@ async def test_a_filled_honeypot_stores_nothing(uow: FakeUnitOfWorkFactory, cloc
     ],
 )
 async def test_each_bad_field_is_named(
-    uow: FakeUnitOfWorkFactory, clock: FakeClock, name: str, email: str, message: str, error: type, field: str
+    uow: FakeUnitOfWorkFactory,
+    clock: FakeClock,
+    name: str,
+    email: str,
+    message: str,
+    error: type[DomainError],
+    field: str,
 ) -> None:
     limiter = FakeRateLimiter(clock)
     with pytest.raises(error) as raised:

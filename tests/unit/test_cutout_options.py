@@ -104,16 +104,22 @@ def test_a_roi_beyond_100_percent_exceeds_the_bounds() -> None:
         Roi.parse("0% 0% 101% 50%")
 
 
+def parsed_roi(text: str) -> Roi:
+    roi = Roi.parse(text)
+    assert roi is not None
+    return roi
+
+
 def test_relative_to_checks_bounds_and_emptiness_and_survives_resizing() -> None:
-    relative = Roi.parse("100px 50px 300px 150px").relative_to(400, 200)
+    relative = parsed_roi("100px 50px 300px 150px").relative_to(400, 200)
     assert relative.box(400, 200) == Box(100, 50, 300, 150)
     assert relative.box(200, 100) == Box(50, 25, 150, 75)  # the same region of a half-size result
     with pytest.raises(RoiExceedsBounds):
-        Roi.parse("0 0 401px 10px").relative_to(400, 200)
+        parsed_roi("0 0 401px 10px").relative_to(400, 200)
     with pytest.raises(RoiRegionEmpty):
-        Roi.parse("50% 0% 50% 100%").relative_to(400, 200)
+        parsed_roi("50% 0% 50% 100%").relative_to(400, 200)
     with pytest.raises(RoiRegionEmpty):
-        Roi.parse("300px 0 100px 200px").relative_to(400, 200)
+        parsed_roi("300px 0 100px 200px").relative_to(400, 200)
 
 
 def test_the_upright_size_swaps_for_turned_images() -> None:

@@ -38,6 +38,7 @@ from domain.errors import (
 )
 from domain.jobs import Job, JobStatus, RetryPolicy
 from domain.pipeline import CutoutPipeline
+from domain.ports import Mask, Picture
 from domain.pricing import SizeChoice
 from domain.use_cases import jobs as job_use_cases
 from domain.use_cases.accounts import SignUp
@@ -179,7 +180,8 @@ async def test_a_worker_runs_a_job_to_success(
     assert balance(uow, user) == 2  # the reserved credit stays charged
     [delivery] = uow.db.webhooks.values()
     assert delivery.job_id == job.id and delivery.status is DeliveryStatus.PENDING
-    assert uow.db.users[user.id].webhook_secret.startswith("whsec_")  # type: ignore[union-attr]
+    secret = uow.db.users[user.id].webhook_secret
+    assert secret is not None and secret.startswith("whsec_")
 
 
 async def test_a_transient_failure_is_retried_with_backoff_then_succeeds(
@@ -208,8 +210,8 @@ async def test_transient_failures_end_in_a_refund_after_the_last_attempt(
     delays = []
     for _ in range(3):
         await run_next(runner)
-        if stored(uow, job).available_at:
-            delays.append(stored(uow, job).available_at - clock.now())  # type: ignore[operator]
+        if available_at := stored(uow, job).available_at:
+            delays.append(available_at - clock.now())
         clock.advance(minutes=10)
     failed = stored(uow, job)
     assert failed.status is JobStatus.FAILED and failed.attempts == 3 and failed.error_code == "inference_failed"
@@ -268,8 +270,10 @@ async def test_a_job_stored_with_auto_before_it_was_settled_renders_what_was_res
         stored(uow, job).options = CutoutOptions(size=SizeChoice.AUTO)
     await run_next(runner)
     await run_next(runner)
-    assert stored(uow, paid).result.width == 4000  # type: ignore[union-attr]
-    assert stored(uow, free).result.width * stored(uow, free).result.height <= 250_000  # type: ignore[union-attr]
+    paid_result, free_result = stored(uow, paid).result, stored(uow, free).result
+    assert paid_result is not None and free_result is not None
+    assert paid_result.width == 4000
+    assert free_result.width * free_result.height <= 250_000
     assert balance(uow, user) == 2
 
 
@@ -324,9 +328,9 @@ async def test_the_heartbeat_stops_a_job_taken_away(
     submit: SubmitJob,
 ) -> None:
     class Slow(FakeRemover):
-        async def mask(self, picture: object) -> str:
+        async def mask(self, picture: Picture) -> Mask:
             await asyncio.sleep(5)
-            return "late"
+            return await super().mask(picture)
 
     pipeline.remover = Slow()
     runner = RunJobs(uow, pipeline, blobs, clock, Lease(timedelta(seconds=0.15)))

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from domain.cutouts import CutoutOptions
 from domain.errors import IllegalTransition
 from domain.jobs import Job, JobStatus
 
@@ -12,7 +13,7 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def job(status: JobStatus) -> Job:
-    return Job(uuid.uuid4(), status, {}, 1, NOW, NOW, lease_expires_at=NOW)
+    return Job(uuid.uuid4(), status, CutoutOptions(), 1, NOW, NOW, lease_expires_at=NOW)
 
 
 def test_success_finishes_the_job() -> None:

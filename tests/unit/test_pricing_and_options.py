@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from domain.cutouts import CropMargin, ImageSource, OutputFormat
+from domain.cutouts import ImageSource, OutputFormat
 from domain.errors import InvalidOption, MissingSource
-from domain.geometry import Length
+from domain.geometry import CropMargin, Length
 from domain.pricing import PREVIEW_MAX_PIXELS, SizeChoice, fit_within, output_size, price
 
 

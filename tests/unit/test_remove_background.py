@@ -21,6 +21,7 @@ from domain.errors import (
 from domain.geometry import Box, Roi
 from domain.jobs import JobStatus
 from domain.pipeline import CutoutPipeline
+from domain.ports import Mask, Picture
 from domain.pricing import SizeChoice
 from domain.use_cases.accounts import SignUp
 from domain.use_cases.queue import ReclaimExpiredLeases
@@ -111,9 +112,9 @@ async def test_a_timeout_refunds_too(
     uow: FakeUnitOfWorkFactory, imaging: FakeImaging, fetcher: FakeFetcher, clock: FakeClock, user: User
 ) -> None:
     class SlowRemover(FakeRemover):
-        async def mask(self, picture: object) -> str:
+        async def mask(self, picture: Picture) -> Mask:
             await asyncio.sleep(5)
-            return "late"
+            return await super().mask(picture)
 
     pipeline = CutoutPipeline(imaging, SlowRemover(), fetcher)
     remove = RemoveBackground(uow, pipeline, clock, deadline=timedelta(milliseconds=50))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from adapters.replicate_models import DEFAULT_MODEL, MODELS, OutputKind, resolve
+from adapters.replicate_remover import ReplicateRemover
 from entrypoints.bootstrap import build_adapters
 from entrypoints.settings import Settings
 
@@ -73,8 +74,10 @@ async def test_large_inputs_use_blob_links_only_where_replicate_can_fetch_them(
     adapters = build_adapters(settings(tmp_path, CUTOUT_INFERENCE="replicate", REPLICATE_API_TOKEN="r8_x", **env))
     try:
         assert set(adapters.checks) == {"database", "replicate", "storage"} and adapters.webhooks is not None
-        assert (adapters.remover.blobs is adapters.blob_store) is uses_blob_links  # type: ignore[attr-defined]
+        remover = adapters.remover
+        assert isinstance(remover, ReplicateRemover)
+        assert (remover.blobs is adapters.blob_store) is uses_blob_links
         expected_hook = "https://cutout.example/api/v1/webhooks/replicate" if "CUTOUT_PUBLIC_URL" in env else None
-        assert adapters.remover.webhook_url == expected_hook  # type: ignore[attr-defined]
+        assert remover.webhook_url == expected_hook
     finally:
         await adapters.aclose()

@@ -52,7 +52,8 @@ class RemoveBackground:
             raise Unauthorized()
         data = await self.pipeline.load(source)
         info, options = await self.pipeline.inspect(data, options)
-        balance = await current_balance(self.uow, user) if options.size is SizeChoice.AUTO else 0  # only auto reads it
+        # Only auto reads the balance (and a visitor never has auto: refused above).
+        balance = await current_balance(self.uow, user) if user is not None and options.size is SizeChoice.AUTO else 0
         plan = self.pipeline.plan(info, options, balance)
         job = await self._reserve(user, options, plan.cost) if plan.cost else None
         try:
@@ -71,7 +72,9 @@ class RemoveBackground:
             await self._finish(job)
         return CutoutResult(image, plan.cost, reported_type(options.foreground_type, options.type_level))
 
-    async def _reserve(self, user: User, options: CutoutOptions, cost: int) -> Job:
+    async def _reserve(self, user: User | None, options: CutoutOptions, cost: int) -> Job:
+        if user is None:  # only a preview is free, and it is all a visitor may have (refused above)
+            raise Unauthorized()
         now = self.clock.now()
         job = Job(
             user_id=user.id,
