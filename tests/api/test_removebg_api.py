@@ -191,7 +191,7 @@ async def test_signed_out_is_401_except_for_a_preview(client: AsyncTestClient[An
 
 
 async def test_signed_out_previews_are_limited_per_address(client: AsyncTestClient[Any], adapters: Adapters) -> None:
-    upload = {"files": {"image_file": ("p.jpg", BIG)}, "data": {"size": "preview"}}
+    upload: dict[str, Any] = {"files": {"image_file": ("p.jpg", BIG)}, "data": {"size": "preview"}}
     answers = [await client.post("/api/v1/removebg", **upload) for _ in range(11)]
     assert [a.status_code for a in answers] == [200] * 10 + [429]
     refused = answers[-1]

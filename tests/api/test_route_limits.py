@@ -56,7 +56,9 @@ def test_every_route_is_rate_limited_or_exempt_for_a_reason(tmp_path: Path) -> N
     handlers = api_handlers(create_app(make_settings(tmp_path), fake_adapters()))
     assert len(handlers) >= 26
     unaccounted = [
-        (path, sorted(h.http_methods)) for path, h in handlers if not is_limited(h) and controller_of(h) not in UNLIMITED
+        (path, sorted(h.http_methods))
+        for path, h in handlers
+        if not is_limited(h) and controller_of(h) not in UNLIMITED
     ]
     assert unaccounted == []
 

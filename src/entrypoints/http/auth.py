@@ -8,6 +8,7 @@ from litestar import Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
+from litestar.enums import ScopeType
 from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
 from litestar.openapi.spec import SecurityRequirement
 from litestar.types import Receive, Scope, Send
@@ -105,7 +106,7 @@ class CookieCSRFMiddleware(CSRFMiddleware):
     this check one credential and the handler another."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
             if api_key_of(connection.headers):  # an API client: it needs neither the check nor the token cookie
                 await self.app(scope, receive, send)
