@@ -29,14 +29,14 @@ UNLIMITED = {
     "BlobsController": "signed download links",
     "AccountController": "remove.bg's account read",
 }
-NOT_OURS = ("/schema", "/{file_path:path}", "/")  # Litestar's OpenAPI pages and the static site
+SITE_PATHS = ("/", "/{file_path:path}")  # the static pages; Litestar's OpenAPI pages are under /schema
 
 
 def api_handlers(app: Litestar) -> list[tuple[str, HTTPRouteHandler]]:
     return [
         (route.path, handler)
         for route in app.routes
-        if isinstance(route, HTTPRoute) and not route.path.startswith(NOT_OURS[0]) and route.path not in NOT_OURS
+        if isinstance(route, HTTPRoute) and not route.path.startswith("/schema") and route.path not in SITE_PATHS
         for handler in route.route_handlers
         if "OPTIONS" not in handler.http_methods
     ]
