@@ -173,8 +173,33 @@ def _replicate(
 
 
 @dataclass
+class OperatorServices:
+    """The use cases the operator's CLI runs (``cutout user create``, ``credits grant``, ``messages``)."""
+
+    sign_up: SignUp
+    grant_credits: GrantCredits
+    list_contact_messages: ListContactMessages
+
+
+def wire_operator(
+    settings: Settings,
+    uow: UnitOfWorkFactory,
+    hasher: PasswordHasher,
+    clock: Clock,
+    signups: AddressLimit | None = None,
+) -> OperatorServices:
+    """The operator's use cases, as the server wires them; the CLI passes no per-address sign-up limit."""
+    return OperatorServices(
+        sign_up=SignUp(uow, hasher, clock, settings.signup_credits, signups),
+        grant_credits=GrantCredits(uow, clock),
+        list_contact_messages=ListContactMessages(uow),
+    )
+
+
+@dataclass
 class Services:
-    """The use cases, wired once per process."""
+    """The use cases, wired once per app (``create_app``'s lifespan) or per worker process, and provided to
+    the routes by name (``entrypoints.http.dependencies``)."""
 
     sign_up: SignUp
     log_in: LogIn
@@ -226,8 +251,9 @@ async def wire(settings: Settings, adapters: Adapters) -> Services:
         RateLimit(settings.logins_per_minute, 60),
         "Too many sign-in attempts from this address; wait a moment and try again.",
     )
+    operator = wire_operator(settings, uow, hasher, clock, signups)
     return Services(
-        sign_up=SignUp(uow, hasher, clock, settings.signup_credits, signups),
+        sign_up=operator.sign_up,
         log_in=LogIn(
             uow, hasher, clock, adapters.login_attempts, await hasher.hash(os.urandom(16).hex()), per_address=logins
         ),
@@ -239,7 +265,7 @@ async def wire(settings: Settings, adapters: Adapters) -> Services:
         revoke_api_key=RevokeApiKey(uow, clock, recent),
         get_balance=GetBalance(uow, recent),
         get_statement=GetStatement(uow),
-        grant_credits=GrantCredits(uow, clock),
+        grant_credits=operator.grant_credits,
         remove_background=remove_background,
         submit_job=SubmitJob(uow, pipeline, blobs, clock),
         get_job=get_job,
@@ -256,5 +282,5 @@ async def wire(settings: Settings, adapters: Adapters) -> Services:
         purge_expired_records=PurgeExpiredRecords(uow, limiter, adapters.login_attempts, clock),
         anonymous_preview=AnonymousPreview(remove_background),
         send_contact_message=SendContactMessage(uow, adapters.rate_limiter, clock),
-        list_contact_messages=ListContactMessages(uow),
+        list_contact_messages=operator.list_contact_messages,
     )

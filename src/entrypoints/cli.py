@@ -18,10 +18,8 @@ from adapters.sql.engine import create_engine
 from adapters.sql.migrate import upgrade
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain.errors import DomainError
-from domain.use_cases.accounts import SignUp
-from domain.use_cases.contact import ListContactMessages
-from domain.use_cases.credits import GrantCredits
 from entrypoints.allocator import tune_allocator
+from entrypoints.bootstrap import OperatorServices, wire_operator
 from entrypoints.settings import Settings
 from entrypoints.terminal_text import escaped, escaped_lines
 
@@ -130,9 +128,7 @@ def create_user(email: str, password: str | None) -> None:
         click.echo(f"password: {password}")
     elif password is None:
         password = getpass.getpass("Password: ")
-    created = _run(
-        lambda uow, clock, settings: SignUp(uow, Argon2Hasher(), clock, settings.signup_credits)(email, password)
-    )
+    created = _run(lambda operator: operator.sign_up(email, password))
     click.echo(f"created user {created.email} ({created.id})")
 
 
@@ -146,7 +142,7 @@ def credits() -> None:
 @click.argument("amount", type=int)
 def grant(email: str, amount: int) -> None:
     """Grant AMOUNT credits to the account of EMAIL."""
-    balance = _run(lambda uow, clock, settings: GrantCredits(uow, clock)(email, amount))
+    balance = _run(lambda operator: operator.grant_credits(email, amount))
     click.echo(f"granted {amount}; {email} now has {balance} credits")
 
 
@@ -157,7 +153,7 @@ def messages(limit: int) -> None:
 
     Visitors wrote them: control characters are printed escaped, and a message's lines are indented,
     so none can pass for a separator line."""
-    found = _run(lambda uow, clock, settings: ListContactMessages(uow)(limit))
+    found = _run(lambda operator: operator.list_contact_messages(limit))
     for message in found:
         click.echo(f"--- {message.created_at:%Y-%m-%d %H:%M} UTC  {escaped(message.name)} <{escaped(message.email)}>")
         for line in escaped_lines(message.message):
@@ -177,15 +173,16 @@ def _migrate(settings: Settings) -> None:
     asyncio.run(run())
 
 
-def _run(use: Callable[[SqlUnitOfWorkFactory, SystemClock, Settings], Awaitable[T]]) -> T:
-    """Run one use case against the configured (migrated) database, without loading the model."""
+def _run(use: Callable[[OperatorServices], Awaitable[T]]) -> T:
+    """Run one use case, wired by the composition root, against the configured (migrated) database,
+    without loading the model."""
     settings = Settings.from_env()
     _migrate(settings)
 
     async def run() -> T:
         uow = SqlUnitOfWorkFactory(create_engine(settings.database_url))
         try:
-            return await use(uow, SystemClock(), settings)
+            return await use(wire_operator(settings, uow, Argon2Hasher(), SystemClock()))
         finally:
             await uow.engine.dispose()
 

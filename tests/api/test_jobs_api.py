@@ -205,7 +205,7 @@ async def test_jobs_expire_after_the_retention_window(tmp_path: Path) -> None:
 
 async def test_bad_submissions_cost_nothing(client: AsyncTestClient[Any]) -> None:
     key = await api_key(client)
-    cases = [
+    cases: list[tuple[dict[str, Any], int, str]] = [
         ({"json": {"image_file_b64": "aGVsbG8=", "size": "full"}}, 400, "invalid_image"),
         ({"json": {"size": "full"}}, 400, "missing_source"),
         (

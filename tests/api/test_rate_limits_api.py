@@ -10,13 +10,15 @@ from typing import Any
 import pytest
 from fakes import FakeClock, fake_image
 from litestar import Litestar, Request, post
+from litestar.di import NamedDependency, Provide
 from litestar.testing import AsyncTestClient
 
 from api.conftest import api_key, csrf, fake_adapters, make_settings, sign_up
+from domain.use_cases.accounts import Authenticate
 from domain.users import User
 from entrypoints.http.app import create_app
 from entrypoints.http.errors import EXCEPTION_HANDLERS
-from entrypoints.http.rate_limit import add_rate_limit_headers, caller_key, enforce_rate_limit
+from entrypoints.http.rate_limit import RateLimits, add_rate_limit_headers, caller_key, rate_limited
 
 BIG = fake_image(4000, 3000)
 
@@ -77,13 +79,14 @@ async def test_failed_authentication_is_not_counted(tmp_path: Path) -> None:
 
 async def test_a_browser_session_counts_per_account(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, CUTOUT_RATE_LIMIT_PER_MINUTE="1")
-    async with AsyncTestClient(create_app(settings, fake_adapters())) as client:
+    adapters = fake_adapters()
+    async with AsyncTestClient(create_app(settings, adapters)) as client:
         account = await sign_up(client)
         headers = csrf(client)
         ok = await client.post("/api/v1/removebg", files={"image_file": ("p.jpg", BIG)}, headers=headers)
         refused = await client.post("/api/v1/removebg", files={"image_file": ("p.jpg", BIG)}, headers=headers)
         assert (ok.status_code, refused.status_code) == (200, 429)
-        assert client.app.state.adapters.rate_limiter.hits.popitem()[0][0] == f"user:{account['id']}"
+        assert adapters.rate_limiter.hits.popitem()[0][0] == f"user:{account['id']}"  # type: ignore[attr-defined]
 
 
 def request_from(address: str, headers: dict[str, str] | None = None) -> Request[Any, Any, Any]:
@@ -99,17 +102,30 @@ def test_anonymous_callers_count_per_address_and_keys_per_key() -> None:
     assert keyed != caller_key(request_from("203.0.113.9", {"X-Api-Key": "co_other"}), user)
 
 
-async def test_any_route_can_be_limited_and_anonymous_callers_count_per_address(tmp_path: Path) -> None:
-    """How another route applies the limit: one call after authentication, the hook for the headers."""
+async def anonymous(request: Request[Any, Any, Any], authenticate: Authenticate) -> User | None:
+    return None
 
-    @post("/anonymous-preview")
-    async def anonymous_preview(request: Request[Any, Any, Any]) -> str:
-        await enforce_rate_limit(request, None)
+
+async def test_any_route_can_be_limited_and_anonymous_callers_count_per_address(tmp_path: Path) -> None:
+    """How another route applies the limit: its layer's ``user`` is ``rate_limited``, the hook adds the headers."""
+
+    @post("/anonymous-preview", dependencies={"user": rate_limited(anonymous)})
+    async def anonymous_preview(user: NamedDependency[User | None]) -> str:
         return "ok"
 
-    app = Litestar([anonymous_preview], before_send=[add_rate_limit_headers], exception_handlers=EXCEPTION_HANDLERS)  # type: ignore[arg-type]
-    app.state.settings = make_settings(tmp_path, CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE="1")
-    app.state.adapters = adapters = fake_adapters()
+    settings = make_settings(tmp_path, CUTOUT_ANONYMOUS_RATE_LIMIT_PER_MINUTE="1")
+    adapters = fake_adapters()
+    app = Litestar(
+        [anonymous_preview],
+        dependencies={
+            "authenticate": Provide(lambda: None, sync_to_thread=False),
+            "rate_limits": Provide(
+                lambda: RateLimits(settings, adapters.rate_limiter, adapters.clock), sync_to_thread=False
+            ),
+        },
+        before_send=[add_rate_limit_headers],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+    )
     async with AsyncTestClient(app) as client:
         ok, refused = await client.post("/anonymous-preview"), await client.post("/anonymous-preview")
     assert (ok.status_code, ok.headers["x-ratelimit-limit"], ok.headers["x-ratelimit-remaining"]) == (201, "1", "0")

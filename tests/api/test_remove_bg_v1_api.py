@@ -232,7 +232,9 @@ async def test_a_background_image_by_file_and_by_url(client: AsyncTestClient[Any
     assert by_file.content == by_url.content
     image = Image.open(BytesIO(by_file.content))
     assert image.format == "JPEG"  # auto: nothing is transparent any more
-    assert max(abs(a - b) for a, b in zip(image.getpixel((3, 3)), (250, 200, 0), strict=True)) <= 8
+    pixel = image.getpixel((3, 3))
+    assert isinstance(pixel, tuple)
+    assert max(abs(a - b) for a, b in zip(pixel, (250, 200, 0), strict=True)) <= 8
 
 
 # -- errors ---------------------------------------------------------------------------------------

@@ -191,7 +191,7 @@ async def test_signed_out_is_401_except_for_a_preview(client: AsyncTestClient[An
 
 
 async def test_signed_out_previews_are_limited_per_address(client: AsyncTestClient[Any], adapters: Adapters) -> None:
-    upload = {"files": {"image_file": ("p.jpg", BIG)}, "data": {"size": "preview"}}
+    upload: dict[str, Any] = {"files": {"image_file": ("p.jpg", BIG)}, "data": {"size": "preview"}}
     answers = [await client.post("/api/v1/removebg", **upload) for _ in range(11)]
     assert [a.status_code for a in answers] == [200] * 10 + [429]
     refused = answers[-1]
@@ -237,13 +237,14 @@ async def test_the_server_refunds_cut_outs_left_behind_by_a_dead_process(tmp_pat
     from api.conftest import fake_adapters, make_settings
     from domain.cutouts import CutoutOptions
     from domain.pricing import SizeChoice
+    from entrypoints.bootstrap import wire
     from entrypoints.http.app import create_app
     from entrypoints.worker import Schedule
 
     adapters = fake_adapters()
     async with AsyncTestClient(create_app(make_settings(tmp_path), adapters, Schedule(reclaim=0.05))) as client:
         key = await api_key(client)
-        services = client.app.state.services
+        services = await wire(make_settings(tmp_path), adapters)  # another process's use cases, on the same stores
         user = await services.authenticate.by_api_key(key)
         await services.remove_background._reserve(user, CutoutOptions(size=SizeChoice.FULL), 1)  # then "died"
         assert await balance(client, key) == 2

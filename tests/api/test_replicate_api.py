@@ -49,8 +49,12 @@ async def replicate_adapters(tmp_path: Path, fake: FakeReplicate, **env: str) ->
 
 
 @pytest.fixture
-async def client(tmp_path: Path, fake: FakeReplicate) -> AsyncIterator[AsyncTestClient[Any]]:
-    adapters = await replicate_adapters(tmp_path, fake)
+async def adapters(tmp_path: Path, fake: FakeReplicate) -> Adapters:
+    return await replicate_adapters(tmp_path, fake)
+
+
+@pytest.fixture
+async def client(tmp_path: Path, adapters: Adapters) -> AsyncIterator[AsyncTestClient[Any]]:
     async with AsyncTestClient(create_app(make_settings(tmp_path), adapters)) as client:
         yield client
 
@@ -159,9 +163,8 @@ def signed(fake: FakeReplicate, age: int = 0) -> tuple[bytes, dict[str, str]]:
 
 
 async def test_the_webhook_endpoint_records_signed_deliveries_and_refuses_others(
-    client: AsyncTestClient[Any], fake: FakeReplicate
+    client: AsyncTestClient[Any], adapters: Adapters, fake: FakeReplicate
 ) -> None:
-    adapters: Adapters = client.app.state.adapters
     inbox = SqlPredictionInbox(adapters.uow.engine, adapters.clock)  # type: ignore[attr-defined]
 
     body, headers = signed(fake, age=400)

@@ -1,4 +1,7 @@
-"""The Litestar application factory. It takes its adapters as an argument, so tests pass fakes."""
+"""The Litestar application factory. It takes its adapters as an argument, so tests pass fakes.
+
+Routes come in controllers, one per area, each carrying its path, tags and OpenAPI security; handlers
+declare the use cases and values they need by name, provided at the app level (``dependencies.py``)."""
 
 from __future__ import annotations
 
@@ -7,9 +10,8 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
-from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -17,21 +19,20 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from domain.cutouts import MAX_UPLOAD_BYTES
 from entrypoints.bootstrap import Adapters, wire
-from entrypoints.http.auth import SESSION_COOKIE, CookieCSRFMiddleware, current_user
+from entrypoints.http.auth import SESSION_COOKIE, CookieCSRFMiddleware
 from entrypoints.http.body_parsing import BodyParsingRequest
-from entrypoints.http.controllers import (
-    accounts,
-    api_keys,
-    blobs,
-    contact,
-    credits,
-    health,
-    jobs,
-    plans,
-    remove_bg_v1,
-    removebg,
-)
-from entrypoints.http.controllers import webhooks as webhook_controllers
+from entrypoints.http.controllers import remove_bg_v1
+from entrypoints.http.controllers.accounts import AccountsController
+from entrypoints.http.controllers.api_keys import ApiKeysController
+from entrypoints.http.controllers.blobs import BlobsController
+from entrypoints.http.controllers.contact import ContactController
+from entrypoints.http.controllers.credits import CreditsController
+from entrypoints.http.controllers.health import HealthController
+from entrypoints.http.controllers.jobs import JobsController, JobSubmissionController
+from entrypoints.http.controllers.plans import PlansController
+from entrypoints.http.controllers.removebg import CutoutController
+from entrypoints.http.controllers.webhooks import WebhooksController
+from entrypoints.http.dependencies import Wiring, app_dependencies
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.rate_limit import add_rate_limit_headers
 from entrypoints.http.request_id import add_request_id
@@ -41,15 +42,26 @@ from entrypoints.worker import Schedule, Worker, new_worker_id, run_until_stoppe
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 10.0
+CONTROLLERS = [
+    HealthController,
+    AccountsController,
+    ApiKeysController,
+    CreditsController,
+    CutoutController,
+    BlobsController,
+    JobSubmissionController,
+    JobsController,
+    PlansController,
+    ContactController,
+    WebhooksController,
+]
 
 
 def create_app(settings: Settings, adapters: Adapters, schedule: Schedule | None = None) -> Litestar:
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.settings = settings
-        app.state.adapters = adapters
-        app.state.csrf = csrf
-        app.state.services = services = await wire(settings, adapters)
+        services = await wire(settings, adapters)
+        wiring.start(services)
         # Every server runs the shared chores; it also runs jobs unless separate workers do.
         concurrency = settings.worker_concurrency if settings.server_worker else 0
         worker = Worker(services, concurrency, schedule or Schedule.for_settings(settings), new_worker_id())
@@ -63,36 +75,11 @@ def create_app(settings: Settings, adapters: Adapters, schedule: Schedule | None
             await adapters.aclose()
 
     csrf = CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies)
+    wiring = Wiring()
     return Litestar(
-        route_handlers=[
-            health.live,
-            health.ready,
-            accounts.sign_up,
-            accounts.log_in,
-            accounts.log_out,
-            accounts.me,
-            api_keys.create_api_key,
-            api_keys.list_api_keys,
-            api_keys.revoke_api_key,
-            credits.credits,
-            removebg.remove_background,
-            blobs.download_blob,
-            jobs.submit_job,
-            jobs.list_jobs,
-            jobs.get_job,
-            jobs.job_result,
-            jobs.job_events,
-            jobs.cancel_job,
-            jobs.webhook_secret,
-            jobs.rotate_webhook_secret,
-            remove_bg_v1.router,
-            accounts.session,
-            plans.plans,
-            contact.contact,
-            webhook_controllers.replicate,
-            site_router(settings.site_dir),
-        ],
-        dependencies={"user": Provide(current_user)},
+        # One router for the API, so that two controllers can share a path (``/api/v1/jobs``).
+        route_handlers=[Router("/", route_handlers=CONTROLLERS), remove_bg_v1.router, site_router(settings.site_dir)],
+        dependencies=app_dependencies(settings, adapters, csrf, wiring),
         middleware=[DefineMiddleware(CookieCSRFMiddleware, config=csrf)],
         before_send=[add_request_id, add_rate_limit_headers],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -8,17 +8,21 @@ from litestar import Request, Response
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
+from litestar.enums import ScopeType
 from litestar.middleware.csrf import CSRFMiddleware, generate_csrf_token
+from litestar.openapi.spec import SecurityRequirement
 from litestar.types import Receive, Scope, Send
 
 from domain.errors import Unauthorized
 from domain.sessions import SESSION_LIFETIME
+from domain.use_cases.accounts import Authenticate
 from domain.users import User
-from entrypoints.bootstrap import Services
+from entrypoints.http.injected import Injected
 
 SESSION_COOKIE = "cutout_session"
-SIGNED_IN = [{"apiKey": []}, {"bearer": []}, {"session": []}]
+SIGNED_IN: list[SecurityRequirement] = [{"apiKey": []}, {"bearer": []}, {"session": []}]
 """The OpenAPI security of every route that needs the ``user`` dependency."""
+API_KEY_ONLY: list[SecurityRequirement] = [{"apiKey": []}]
 
 
 def api_key_of(headers: Any) -> str | None:
@@ -30,22 +34,29 @@ def api_key_of(headers: Any) -> str | None:
     return None
 
 
-async def current_user(request: Request[Any, Any, Any]) -> User:
-    """The dependency behind every signed-in route; 401 ``unauthorized`` when nobody is."""
-    services: Services = request.app.state.services
+async def current_user(request: Request[Any, Any, Any], authenticate: Injected[Authenticate]) -> User:
+    """The ``user`` of every signed-in route (the app's default); 401 ``unauthorized`` when nobody is."""
     if key := api_key_of(request.headers):
-        return await services.authenticate.by_api_key(key)
+        return await authenticate.by_api_key(key)
     if token := request.cookies.get(SESSION_COOKIE):
-        return await services.authenticate.by_session(token)
+        return await authenticate.by_session(token)
     raise Unauthorized()
 
 
-async def optional_user(request: Request[Any, Any, Any]) -> User | None:
+async def optional_user(request: Request[Any, Any, Any], authenticate: Injected[Authenticate]) -> User | None:
     """Like ``current_user``, but a request without any credentials is a signed-out visitor
     (``None``); credentials that do not check out are still 401."""
     if api_key_of(request.headers) or request.cookies.get(SESSION_COOKIE):
-        return await current_user(request)
+        return await current_user(request, authenticate)
     return None
+
+
+async def api_key_user(request: Request[Any, Any, Any], authenticate: Injected[Authenticate]) -> User:
+    """The owner of the ``X-Api-Key`` (or bearer) key; sessions do not count (remove.bg's API)."""
+    key = api_key_of(request.headers)
+    if key is None:
+        raise Unauthorized("Send your API key in the X-Api-Key header.")
+    return await authenticate.by_api_key(key)
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
@@ -95,7 +106,7 @@ class CookieCSRFMiddleware(CSRFMiddleware):
     this check one credential and the handler another."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] == ScopeType.HTTP:
             connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope)
             if api_key_of(connection.headers):  # an API client: it needs neither the check nor the token cookie
                 await self.app(scope, receive, send)

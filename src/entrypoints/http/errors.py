@@ -64,7 +64,7 @@ CODE_BY_STATUS = {
 def status_of(error: errors.DomainError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+            return STATUS_BY_ERROR[cls]
     return 400
 
 

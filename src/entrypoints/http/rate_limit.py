@@ -1,7 +1,9 @@
 """Rate limits for any route, counted per caller in the database every server process shares.
 
-To limit a route, call ``await enforce_rate_limit(request, user)`` first thing in its handler: after
-authentication, before the body is read. ``user`` is the signed-in caller, or None for an anonymous one.
+A limited route's layer (its controller) provides ``user`` as ``rate_limited(<how callers authenticate>)``:
+the caller, authenticated and then counted, before the handler runs and so before it reads the body. A
+handler of that layer cannot learn who calls without the request being counted, and no handler calls
+anything for it. ``user`` is the signed-in caller, or None for an anonymous one.
 One request counts in every bucket of its caller (``caller_limits``):
 
 - an API key: its key's and its account's (``CUTOUT_RATE_LIMIT_PER_MINUTE`` each), so rotating keys gains nothing;
@@ -18,18 +20,23 @@ a ``before_send`` hook of the app, so no exception handler has to copy them.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
+from litestar.di import Provide
 from litestar.types import Message, Scope
 
 from domain.api_keys import hash_secret
 from domain.errors import RateLimited
+from domain.ports import Clock, RateLimiter
 from domain.rate_limits import RateLimit, RateLimitState, binding
+from domain.use_cases.accounts import Authenticate
 from domain.users import User
-from entrypoints.bootstrap import Adapters
 from entrypoints.http.auth import api_key_of
+from entrypoints.http.injected import Injected
 from entrypoints.settings import Settings
 
 WINDOW_SECONDS = 60
@@ -61,23 +68,53 @@ def caller_limits(
     return [(key, per_minute)] if key == account else [(key, per_minute), (account, per_minute)]
 
 
-async def enforce_rate_limit(request: Request[Any, Any, Any], user: User | None) -> RateLimitState:
-    """Count this request in each of its caller's buckets; raise ``RateLimited`` when any is used up."""
-    settings: Settings = request.app.state.settings
-    adapters: Adapters = request.app.state.adapters
-    state = binding(
-        [await adapters.rate_limiter.hit(bucket, rule) for bucket, rule in caller_limits(request, user, settings)]
-    )
-    request.scope.setdefault("state", {})[_STATE_KEY] = state  # type: ignore[typeddict-item]
-    if not state.allowed:
-        raise RateLimited(state.retry_after(adapters.clock.now()))
-    return state
+@dataclass(frozen=True)
+class RateLimits:
+    """The per-caller limits of one app, provided to every route as ``rate_limits``."""
+
+    settings: Settings
+    limiter: RateLimiter
+    clock: Clock
+
+    async def count(self, request: Request[Any, Any, Any], user: User | None) -> RateLimitState:
+        """Count this request in each of its caller's buckets; raise ``RateLimited`` when any is used up."""
+        limits = caller_limits(request, user, self.settings)
+        state = binding([await self.limiter.hit(bucket, rule) for bucket, rule in limits])
+        request.scope.setdefault("state", {})[_STATE_KEY] = state
+        if not state.allowed:
+            raise RateLimited(state.retry_after(self.clock.now()))
+        return state
+
+
+Caller = Callable[[Request[Any, Any, Any], Authenticate], Awaitable[User | None]]
+
+
+class RateLimitedUser(Provide):
+    """A ``user`` provider that counts the caller: what the test of every route looks for."""
+
+
+def rate_limited(caller: Caller) -> RateLimitedUser:
+    """The ``user`` provider of a limited layer: ``caller`` (``current_user``, ``optional_user`` or
+    ``api_key_user``), counted by ``rate_limits`` once it is known; a caller refused as unauthenticated
+    is never counted."""
+
+    async def counted_user(
+        request: Request[Any, Any, Any],
+        authenticate: Injected[Authenticate],
+        rate_limits: Injected[RateLimits],
+    ) -> User | None:
+        user = await caller(request, authenticate)
+        await rate_limits.count(request, user)
+        return user
+
+    counted_user.__qualname__ = counted_user.__name__ = f"rate_limited_{caller.__name__}"
+    return RateLimitedUser(counted_user)
 
 
 async def add_rate_limit_headers(message: Message, scope: Scope) -> None:
     if message["type"] != "http.response.start":
         return
-    state: RateLimitState | None = scope.get("state", {}).get(_STATE_KEY)  # type: ignore[union-attr]
+    state: RateLimitState | None = scope.get("state", {}).get(_STATE_KEY)
     if state is None:
         return
     headers = MutableScopeHeaders.from_message(message)

@@ -15,7 +15,7 @@ from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, SerializationException
 from litestar.openapi.spec import OpenAPIHeader, OpenAPIMediaType, Operation, Reference, RequestBody, Schema
-from litestar.openapi.spec.enums import OpenAPIType
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
 from domain.cutouts import Channels, CutoutOptions, ForegroundType, ImageSource, OutputFormat, Shadow, TypeLevel
 from domain.errors import (
@@ -163,9 +163,11 @@ def _form_schema(with_file: bool) -> Schema:
     def text(description: str, enum: list[str] | None = None) -> Schema:
         return Schema(type=OpenAPIType.STRING, description=description, enum=enum)
 
-    properties: dict[str, Schema] = {
+    properties: dict[str, Schema | Reference] = {
         "image_file_b64": text("The image, base64-encoded."),
-        "image_url": Schema(type=OpenAPIType.STRING, format="uri", description="An http(s) URL of the image."),
+        "image_url": Schema(
+            type=OpenAPIType.STRING, format=OpenAPIFormat.URI, description="An http(s) URL of the image."
+        ),
         "size": text(
             "Largest result: preview/small/regular 0.25 MP (free), medium 1.5 MP, hd 4 MP, full/4k 25 MP, "
             "50MP; auto is full when you have a credit, else preview. Default: auto (native), preview (/v1.0).",
@@ -186,13 +188,15 @@ def _form_schema(with_file: bool) -> Schema:
         "channels": text("rgba: the cut-out; alpha: its mask alone.", ["rgba", "alpha"]),
         "semitransparency": Schema(type=OpenAPIType.BOOLEAN, default=True, description="false: hard edges."),
         "bg_color": text("Hex (81d4fa, fff, 81d4fa80) or a colour name."),
-        "bg_image_url": Schema(type=OpenAPIType.STRING, format="uri", description="A background image to lay under."),
+        "bg_image_url": Schema(
+            type=OpenAPIType.STRING, format=OpenAPIFormat.URI, description="A background image to lay under."
+        ),
         "add_shadow": Schema(type=OpenAPIType.BOOLEAN, default=False, description="A soft drop shadow."),
         "shadow_type": text("Any of them turns the shadow on; all are drawn alike.", ["car", "3D", "drop"]),
         "shadow_opacity": Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=100, default=50),
     }
     if with_file:
-        binary = Schema(type=OpenAPIType.STRING, format="binary")
+        binary = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
         properties = {"image_file": binary, "bg_image_file": binary, **properties}
     return Schema(type=OpenAPIType.OBJECT, properties=properties)
 
@@ -204,7 +208,7 @@ class CutoutOperation(Operation):
     def __post_init__(self) -> None:
         success = self.responses["200"] if self.responses else None
         if success is not None and not isinstance(success, Reference) and success.content is not None:
-            image = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format="binary"))
+            image = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))
             success.content.update({media_type: image for media_type in ("image/png", "image/jpeg", "image/webp")})
             integer = Schema(type=OpenAPIType.STRING, pattern="^[0-9]+$")
             success.headers = {

@@ -19,10 +19,10 @@ _COUNTER = itertools.count()
 
 
 def request_id_of(scope: Scope) -> str:
-    state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    state = scope.setdefault("state", {})
     if (request_id := state.get(_KEY)) is None:
         request_id = state[_KEY] = f"{_PROCESS}{next(_COUNTER):016x}"
-    return request_id  # type: ignore[no-any-return]
+    return request_id
 
 
 async def add_request_id(message: Message, scope: Scope) -> None:

@@ -7,39 +7,48 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.params import FromPath, FromQuery
 
 from adapters.blob_names import attachment
 from adapters.fs_store import URL_PATH, FsBlobStore
 from domain.errors import BlobMissing
-from entrypoints.bootstrap import Adapters
+from domain.ports import BlobStore
 from entrypoints.http.errors import error_response
+from entrypoints.http.injected import Injected
 
 # Stored bytes are served from the app's own origin: never let a browser run them as a page.
 _SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"}
 
 
-@get(URL_PATH + "{key:path}", include_in_schema=False)
-async def download_blob(
-    request: Request[Any, Any, Any],
-    key: FromPath[str],
-    expires: FromQuery[int],
-    signature: FromQuery[str],
-    filename: FromQuery[str | None] = None,
-) -> Response[Any]:
-    adapters: Adapters = request.app.state.adapters
-    store = adapters.blob_store
-    if not isinstance(store, FsBlobStore):
-        return error_response(request, 404, "not_found", "Not found.")
-    key = key.removeprefix("/")
-    if not store.verify(key, expires, filename, signature):
-        return error_response(request, 403, "invalid_signature", "This download link is invalid or has expired.")
-    try:
-        blob = await store.read(key)
-    except BlobMissing:
-        return error_response(request, 404, "not_found", "The file is gone: stored images are deleted after a while.")
-    headers = dict(_SAFE_HEADERS)
-    if filename:
-        headers["Content-Disposition"] = attachment(filename)
-    return Response(blob.data, media_type=blob.content_type, headers=headers)
+class BlobsController(Controller):
+    """Signed links, not callers: no ``user``, and kept out of the API's schema."""
+
+    path = URL_PATH
+    include_in_schema = False
+
+    @get("{key:path}")
+    async def download_blob(
+        self,
+        request: Request[Any, Any, Any],
+        blob_store: Injected[BlobStore],
+        key: FromPath[str],
+        expires: FromQuery[int],
+        signature: FromQuery[str],
+        filename: FromQuery[str | None] = None,
+    ) -> Response[Any]:
+        if not isinstance(blob_store, FsBlobStore):
+            return error_response(request, 404, "not_found", "Not found.")
+        key = key.removeprefix("/")
+        if not blob_store.verify(key, expires, filename, signature):
+            return error_response(request, 403, "invalid_signature", "This download link is invalid or has expired.")
+        try:
+            blob = await blob_store.read(key)
+        except BlobMissing:
+            return error_response(
+                request, 404, "not_found", "The file is gone: stored images are deleted after a while."
+            )
+        headers = dict(_SAFE_HEADERS)
+        if filename:
+            headers["Content-Disposition"] = attachment(filename)
+        return Response(blob.data, media_type=blob.content_type, headers=headers)

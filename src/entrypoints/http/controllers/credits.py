@@ -2,31 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, get
+from litestar import Controller, get
 from litestar.di import NamedDependency
 
+from domain.use_cases.credits import GetStatement
 from domain.users import User
-from entrypoints.bootstrap import Services
 from entrypoints.http.auth import SIGNED_IN
+from entrypoints.http.injected import Injected
+from entrypoints.http.route_docs import rules_of
 from entrypoints.http.schemas import CreditsView, LedgerEntryView, PageLimit, PageOffset, error_responses
 
 
-@get(
-    "/api/v1/credits",
-    security=SIGNED_IN,
-    tags=["credits"],
-    summary="Balance and ledger entries, newest first",
-    responses=error_responses(400, 401),
-)
-async def credits(
-    request: Request[Any, Any, Any],
-    user: NamedDependency[User],
-    limit: PageLimit = 20,
-    offset: PageOffset = 0,
-) -> CreditsView:
-    services: Services = request.app.state.services
-    statement = await services.get_statement(user, limit, offset)
-    entries = [LedgerEntryView.of(entry) for entry in statement.entries]
-    return CreditsView(statement.balance, entries, statement.total, limit, offset)
+class CreditsController(Controller):
+    path = "/api/v1/credits"
+    tags = ["credits"]
+    security = SIGNED_IN
+
+    @get(
+        "/",
+        summary="Balance and ledger entries, newest first",
+        description=rules_of(GetStatement),
+        responses=error_responses(400, 401),
+    )
+    async def credits(
+        self,
+        user: NamedDependency[User],
+        get_statement: Injected[GetStatement],
+        limit: PageLimit = 20,
+        offset: PageOffset = 0,
+    ) -> CreditsView:
+        statement = await get_statement(user, limit, offset)
+        entries = [LedgerEntryView.of(entry) for entry in statement.entries]
+        return CreditsView(statement.balance, entries, statement.total, limit, offset)

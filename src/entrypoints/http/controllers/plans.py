@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, get
+from litestar import Controller, get
 
 from domain.plans import catalogue
+from entrypoints.http.injected import Injected
 from entrypoints.http.schemas import PlanList, PlanView
+from entrypoints.settings import Settings
 
 
-@get("/api/v1/plans", tags=["plans"], summary="The free tier, credit packs and subscriptions, with prices")
-async def plans(request: Request[Any, Any, Any]) -> PlanList:
-    return PlanList([PlanView.of(plan) for plan in catalogue(request.app.state.settings.signup_credits)])
+class PlansController(Controller):
+    path = "/api/v1/plans"
+    tags = ["plans"]
+
+    @get("/", summary="The free tier, credit packs and subscriptions, with prices")
+    async def plans(self, settings: Injected[Settings]) -> PlanList:
+        return PlanList([PlanView.of(plan) for plan in catalogue(settings.signup_credits)])
