@@ -11,10 +11,8 @@ import pytest
 from api.conftest import make_settings
 from fakes import FakeClock
 from litestar.testing import AsyncTestClient
-from robustness.real_app import migrated, real_adapters
+from robustness.real_app import emptied, migrated, real_adapters
 
-from adapters.sql.engine import create_engine
-from adapters.sql.models import Base
 from adapters.sql.rate_limiter import SqlRateLimiter
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from entrypoints.http.app import create_app
@@ -31,13 +29,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         url = request.getfixturevalue("mysql_database")
     await migrated(url)
     yield url
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                await connection.execute(table.delete())
-    finally:
-        await engine.dispose()
+    await emptied(url)
 
 
 @asynccontextmanager

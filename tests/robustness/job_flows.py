@@ -13,11 +13,10 @@ import httpx
 import pytest
 from api.conftest import make_settings
 from robustness.live_server import serve_in_thread
-from robustness.real_app import migrated, real_adapters
+from robustness.real_app import emptied, migrated, real_adapters
 
 from adapters.clock import SystemClock
 from adapters.sql.engine import create_engine
-from adapters.sql.models import Base
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain.use_cases.credits import GrantCredits
 from entrypoints.http.app import create_app
@@ -37,18 +36,8 @@ def any_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url = request.getfixturevalue("mysql_database")
     asyncio.run(migrated(url))
     if request.param == "mysql":
-        asyncio.run(_empty(url))
+        asyncio.run(emptied(url))
     return url
-
-
-async def _empty(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                await connection.execute(table.delete())
-    finally:
-        await engine.dispose()
 
 
 @contextlib.contextmanager

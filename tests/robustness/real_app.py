@@ -15,6 +15,7 @@ from adapters.imaging import PillowImaging
 from adapters.sql.engine import create_engine
 from adapters.sql.login_attempts import SqlLoginAttempts
 from adapters.sql.migrate import upgrade
+from adapters.sql.models import Base
 from adapters.sql.rate_limiter import SqlRateLimiter
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from adapters.webhook_sender import SignedWebhookSender
@@ -25,6 +26,17 @@ async def migrated(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def emptied(database_url: str) -> None:
+    """Delete every row of our tables (a MariaDB database is shared by a test module)."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                await connection.execute(table.delete())
     finally:
         await engine.dispose()
 
