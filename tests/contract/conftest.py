@@ -1,37 +1,37 @@
-"""Real databases for the SQL adapter: SQLite in a temp dir, and a fresh MariaDB/MySQL database per test module."""
+"""Real databases for the SQL adapter: SQLite in a temp dir, and a fresh MariaDB/MySQL database per test module;
+and ``uow_factory``, which runs a repository contract on both and on the in-memory fake."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
-import pymysql
 import pytest
+import sqlalchemy
 from fake_replicate import FakeReplicate
-from fakes import FakeClock
+from fakes import FakeClock, FakeUnitOfWorkFactory
 from services import require_service
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import OperationalError
 
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import upgrade
 from adapters.sql.models import Base
 from adapters.sql.prediction_inbox import SqlPredictionInbox
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from domain.ports import UnitOfWorkFactory
 
 MYSQL_URL = os.environ.get("CUTOUT_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306/test")
 
 
-def _mysql_admin() -> pymysql.connections.Connection:
-    url = make_url(MYSQL_URL)
-    return pymysql.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 3306,
-        user=url.username or "root",
-        password=url.password or "",
-        connect_timeout=3,
-    )
+def _mysql_admin() -> Connection:
+    """A synchronous connection to the server itself (no database), through PyMySQL."""
+    url = make_url(MYSQL_URL).set(drivername="mysql+pymysql", database=None)
+    engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 3}, isolation_level="AUTOCOMMIT")
+    return engine.connect()
 
 
 @pytest.fixture(scope="module")
@@ -39,41 +39,61 @@ def mysql_database() -> Iterator[str]:
     """A database of this module's own on the MySQL server, dropped afterwards."""
     try:
         admin = _mysql_admin()
-    except pymysql.err.OperationalError as error:
+    except OperationalError as error:
         require_service(False, f"MySQL at {MYSQL_URL} ({error})")
         raise
     name = f"cutout_test_{uuid.uuid4().hex[:12]}"
-    with admin.cursor() as cursor:
-        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    admin.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     try:
         yield make_url(MYSQL_URL).set(database=name, query={"charset": "utf8mb4"}).render_as_string(hide_password=False)
     finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f"DROP DATABASE `{name}`")
+        admin.exec_driver_sql(f"DROP DATABASE `{name}`")
         admin.close()
+        admin.engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "mysql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
+def _database_url(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> str:
+    if kind == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'cutout.db'}"
-    return request.getfixturevalue("mysql_database")
+    return str(request.getfixturevalue("mysql_database"))
 
 
-@pytest.fixture
-async def sql_uow(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
-    """A migrated, empty database."""
+@asynccontextmanager
+async def _migrated(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
+    """A migrated, empty database, left empty."""
     engine = create_engine(database_url)
     await upgrade(engine)
-    factory = SqlUnitOfWorkFactory(engine)
     try:
-        yield factory
+        yield SqlUnitOfWorkFactory(engine)
     finally:
         if engine.dialect.name == "mysql":  # the module shares one database: leave it empty
             async with engine.begin() as connection:
                 for table in reversed(Base.metadata.sorted_tables):
                     await connection.execute(table.delete())
         await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "mysql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return _database_url(request, tmp_path, request.param)
+
+
+@pytest.fixture
+async def sql_uow(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
+    """A migrated, empty database, for the tests that need SQL itself (raw queries, several connections)."""
+    async with _migrated(database_url) as factory:
+        yield factory
+
+
+@pytest.fixture(params=["sqlite", "mysql", "fake"])
+async def uow_factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
+    """The unit of work on SQLite, on MariaDB and in memory (``tests/fakes.py``): one contract for all three,
+    so the fake the unit and API tests rest on behaves like the databases."""
+    if request.param == "fake":
+        yield FakeUnitOfWorkFactory()
+        return
+    async with _migrated(_database_url(request, tmp_path, request.param)) as factory:
+        yield factory
 
 
 @pytest.fixture
