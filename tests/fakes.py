@@ -211,7 +211,7 @@ class _FakeJobs:
             for j in self.db.jobs.values()
             if j.status is JobStatus.RUNNING and j.lease_expires_at is not None and j.lease_expires_at < now
         ]
-        return self._locked(_oldest_first(expired, lambda j: j.lease_expires_at)[:limit])
+        return self._locked(_oldest_first(expired, lambda j: j.lease_expires_at), limit)
 
     async def claim_next(self, now: datetime) -> Job | None:
         ready = [
@@ -219,7 +219,7 @@ class _FakeJobs:
             for j in self.db.jobs.values()
             if j.status is JobStatus.QUEUED and j.available_at is not None and j.available_at <= now
         ]
-        claimed = self._locked(_oldest_first(ready, lambda j: j.available_at)[:1])
+        claimed = self._locked(_oldest_first(ready, lambda j: j.available_at), 1)
         return claimed[0] if claimed else None
 
     async def heartbeat(self, job_id: uuid.UUID, worker_id: str, lease_until: datetime, progress: int) -> bool:
@@ -248,7 +248,7 @@ class _FakeJobs:
                 or (j.input_key is not None and j.status is not JobStatus.RUNNING)
             )
         ]
-        return self._locked(_oldest_first(due, _created)[:limit])
+        return self._locked(_oldest_first(due, _created), limit)
 
     async def delete_finished_sync(self, created_before: datetime, limit: int) -> int:
         ended = [
@@ -261,10 +261,10 @@ class _FakeJobs:
             del self.db.jobs[job.id]
         return len(gone)
 
-    def _locked(self, jobs: list[Job]) -> list[Job]:
-        """Copies of ``jobs`` locked for this unit of work, leaving out those another one holds (SKIP LOCKED).
-        As in SQL, the limit applies before the skipping."""
-        free = [job for job in jobs if self._locks.free(job.id)]
+    def _locked(self, jobs: list[Job], limit: int) -> list[Job]:
+        """Copies of the first ``limit`` of ``jobs`` that no other unit of work holds, locked for this one
+        (``FOR UPDATE SKIP LOCKED``: the limit counts only the rows not skipped)."""
+        free = [job for job in jobs if self._locks.free(job.id)][:limit]
         for job in free:
             self._locks.take(job.id)
         return [copy.deepcopy(job) for job in free]

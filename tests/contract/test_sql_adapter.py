@@ -56,8 +56,28 @@ async def test_users(uow_factory: UnitOfWorkFactory) -> None:
         await uow.commit()
     async with uow_factory() as uow:
         assert (await uow.users.get(user.id)).password_hash == "new-hash"  # type: ignore[union-attr]
-    with pytest.raises(EmailTaken):
+    with pytest.raises(EmailTaken) as taken:
         await new_user(uow_factory, "ada@example.com")
+    assert taken.value.details == {"field": "email"}  # the sign-up form shows the error by this field
+
+
+async def test_emails_are_compared_exactly(uow_factory: UnitOfWorkFactory) -> None:
+    """The use cases store the canonical spelling; the store itself compares byte for byte."""
+    user = await new_user(uow_factory, "ada@example.com")
+    other = await new_user(uow_factory, "Ada@example.com")
+    async with uow_factory() as uow:
+        assert await uow.users.get_by_email("ADA@example.com") is None
+        assert await uow.users.get_by_email("Ada@example.com") == other != user
+
+
+async def test_updating_an_unknown_user_changes_nothing(uow_factory: UnitOfWorkFactory) -> None:
+    user = await new_user(uow_factory)
+    async with uow_factory() as uow:
+        await uow.users.update_password_hash(uuid.uuid4(), "new-hash")
+        await uow.users.set_webhook_secret(uuid.uuid4(), "whsec_x")
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.users.get(user.id) == user
 
 
 async def test_uncommitted_work_is_rolled_back(uow_factory: UnitOfWorkFactory) -> None:
@@ -66,6 +86,39 @@ async def test_uncommitted_work_is_rolled_back(uow_factory: UnitOfWorkFactory) -
         await uow.users.add(user)
     async with uow_factory() as uow:
         assert await uow.users.get(user.id) is None
+
+
+async def test_after_commit_or_rollback_a_new_transaction_begins(uow_factory: UnitOfWorkFactory) -> None:
+    kept, dropped, after_rollback = (User(uuid.uuid4(), f"{n}@example.com", "hash", NOW) for n in "abc")
+    async with uow_factory() as uow:
+        await uow.users.add(kept)
+        await uow.commit()
+        await uow.users.add(dropped)  # left without commit
+    async with uow_factory() as uow:
+        await uow.users.add(User(uuid.uuid4(), "rolled@example.com", "hash", NOW))
+        await uow.rollback()
+        await uow.users.add(after_rollback)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert [await uow.users.get(u.id) for u in (kept, dropped, after_rollback)] == [kept, None, after_rollback]
+        assert await uow.users.get_by_email("rolled@example.com") is None
+
+
+async def test_two_open_units_of_work_keep_each_others_commits(uow_factory: UnitOfWorkFactory) -> None:
+    user = await new_user(uow_factory, balance=5)
+    ada, bob = User(uuid.uuid4(), "a@example.com", "hash", NOW), User(uuid.uuid4(), "b@example.com", "hash", NOW)
+    # SQLite takes its write lock at a transaction's first statement: the first one opened writes last.
+    async with uow_factory() as first, uow_factory() as second:
+        await second.users.add(bob)
+        await second.ledger.post(credits.job_charge(user.id, uuid.uuid4(), 2, NOW))
+        await second.commit()
+        await first.users.add(ada)
+        await first.ledger.post(credits.job_charge(user.id, uuid.uuid4(), 1, NOW))
+        await first.commit()
+    async with uow_factory() as uow:
+        assert await uow.users.get(ada.id) == ada and await uow.users.get(bob.id) == bob
+        assert await uow.ledger.balance(user.id) == 2
+        assert (await uow.ledger.entries(user.id, 10, 0))[1] == 3
 
 
 async def test_api_keys(uow_factory: UnitOfWorkFactory) -> None:
@@ -94,6 +147,9 @@ async def test_sessions(uow_factory: UnitOfWorkFactory) -> None:
         await uow.sessions.add(session)
         await uow.commit()
     async with uow_factory() as uow:
+        read = await uow.sessions.get(session.token_hash)
+        assert read is not None and read == session
+        read.expires_at = NOW  # what a read returns is a copy: changing it saves nothing
         assert await uow.sessions.get(session.token_hash) == session
         await uow.sessions.delete(session.token_hash)
         await uow.commit()
@@ -147,6 +203,24 @@ async def test_ledger_moves_the_balance_with_each_entry(uow_factory: UnitOfWorkF
         assert [e.kind for e in rest] == [credits.LedgerKind.ADMIN_GRANT]
 
 
+async def test_ledger_entries_come_newest_first_by_their_time(uow_factory: UnitOfWorkFactory) -> None:
+    user = await new_user(uow_factory)
+    times = [NOW + timedelta(minutes=m) for m in (2, 0, 3, 1)]
+    async with uow_factory() as uow:
+        for at in times:
+            await uow.ledger.post(credits.admin_grant(user.id, 1, at))
+        await uow.commit()
+    async with uow_factory() as uow:
+        entries, total = await uow.ledger.entries(user.id, limit=3, offset=0)
+    assert total == 4 and [e.created_at for e in entries] == sorted(times, reverse=True)[:3]
+
+
+async def test_posting_to_a_user_without_an_account_is_refused(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        with pytest.raises(InsufficientCredits):
+            await uow.ledger.post(credits.admin_grant(uuid.uuid4(), 5, NOW))
+
+
 async def test_a_commit_reports_whose_balance_it_moved(uow_factory: UnitOfWorkFactory) -> None:
     ada, bob = await new_user(uow_factory), await new_user(uow_factory, "bob@example.com")
     moved: list[uuid.UUID] = []
@@ -167,8 +241,9 @@ async def test_a_commit_reports_whose_balance_it_moved(uow_factory: UnitOfWorkFa
 async def test_the_balance_never_goes_negative(uow_factory: UnitOfWorkFactory) -> None:
     user = await new_user(uow_factory, balance=1)
     async with uow_factory() as uow:
-        with pytest.raises(InsufficientCredits):
+        with pytest.raises(InsufficientCredits) as short:
             await uow.ledger.post(credits.job_charge(user.id, uuid.uuid4(), 2, NOW))
+        assert short.value.details == {"required": 2}
     async with uow_factory() as uow:
         assert await uow.ledger.balance(user.id) == 1
         assert (await uow.ledger.entries(user.id, 10, 0))[1] == 1
@@ -181,8 +256,9 @@ async def test_an_event_is_booked_once(uow_factory: UnitOfWorkFactory) -> None:
         await uow.ledger.post(credits.job_charge(user.id, job_id, 1, NOW))
         await uow.commit()
     async with uow_factory() as uow:
-        with pytest.raises(AlreadyPosted):
+        with pytest.raises(AlreadyPosted) as posted:
             await uow.ledger.post(credits.job_charge(user.id, job_id, 1, NOW))
+        assert posted.value.details == {"kind": "charge", "reference": f"job:{job_id}"}
     async with uow_factory() as uow:
         assert await uow.ledger.balance(user.id) == 2  # the second charge left no trace
         assert (await uow.ledger.entries(user.id, 10, 0))[1] == 2
@@ -212,8 +288,8 @@ async def test_contact_messages(uow_factory: UnitOfWorkFactory) -> None:
     first = ContactMessage("Ada", "ada@example.com", "Hello there, Cutout! ü €", NOW)
     second = ContactMessage("Bob", "bob@example.com", "x" * 5000, NOW + timedelta(seconds=1))
     async with uow_factory() as uow:
+        await uow.contacts.add(second)  # the newest by its time, whatever the order of insertion
         await uow.contacts.add(first)
-        await uow.contacts.add(second)
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.contacts.recent(10) == [second, first]  # unicode and 5000 characters survive

@@ -85,6 +85,38 @@ async def test_concurrent_claims_never_share_a_job(sql_uow: SqlUnitOfWorkFactory
     assert sorted(ids) == sorted(job.id for job in jobs)  # every job once, four claims found none
 
 
+@pytest.mark.parametrize("uow_factory", ["mysql", "fake"], indirect=True)
+async def test_a_claimed_job_is_skipped_by_other_open_transactions(uow_factory: UnitOfWorkFactory) -> None:
+    # Not on SQLite: it has no row locks, each write transaction runs alone (BEGIN IMMEDIATE).
+    user = await new_user(uow_factory)
+    old, new = queued(user, minutes_ago=5), queued(user, minutes_ago=1)
+    delivery = WebhookDelivery(old.id, user.id, "https://hooks.example/x", NOW, next_attempt_at=NOW)
+    await store(uow_factory, old, new)
+    async with uow_factory() as uow:
+        await uow.webhooks.add(delivery)
+        await uow.commit()
+    async with uow_factory() as first, uow_factory() as second:
+        held = await first.jobs.claim_next(NOW)
+        assert held is not None and held.id == old.id
+        assert [d.id for d in await first.webhooks.claim_due(NOW, 10)] == [delivery.id]
+        other = await second.jobs.claim_next(NOW)
+        assert other is not None and other.id == new.id
+        assert await second.webhooks.claim_due(NOW, 10) == []
+        await first.rollback()  # the locks go with the transaction
+        assert [d.id for d in await second.webhooks.claim_due(NOW, 10)] == [delivery.id]
+
+
+async def test_expired_leases_come_oldest_first(uow_factory: UnitOfWorkFactory) -> None:
+    user = await new_user(uow_factory)
+    jobs = [queued(user) for _ in range(3)]
+    for job, minutes in zip(jobs, (2, 3, 1), strict=True):
+        job.start("w1", timedelta(minutes=minutes), NOW)
+    await store(uow_factory, *jobs)
+    async with uow_factory() as uow:
+        expired = await uow.jobs.lease_expired(NOW + timedelta(hours=1), 2)
+    assert [j.id for j in expired] == [jobs[2].id, jobs[0].id]
+
+
 async def test_heartbeat_extends_only_a_held_lease(uow_factory: UnitOfWorkFactory) -> None:
     user = await new_user(uow_factory)
     await store(uow_factory, queued(user))
@@ -108,8 +140,9 @@ async def test_an_idempotency_key_is_unique_per_user(uow_factory: UnitOfWorkFact
     ada, bob = await new_user(uow_factory), await new_user(uow_factory, "bob@example.com")
     first = queued(ada, idempotency_key="order-1", fingerprint="a" * 64)
     await store(uow_factory, first, queued(bob, idempotency_key="order-1"))
-    with pytest.raises(IdempotencyKeyTaken):
+    with pytest.raises(IdempotencyKeyTaken) as taken:
         await store(uow_factory, queued(ada, idempotency_key="order-1"))
+    assert taken.value.details == {"field": "Idempotency-Key"}
     async with uow_factory() as uow:
         found = await uow.jobs.get_by_idempotency_key(ada.id, "order-1")
         assert found is not None and found.id == first.id and found.fingerprint == "a" * 64
@@ -170,7 +203,7 @@ async def test_retention_finds_old_jobs_that_still_hold_something(uow_factory: U
     user = await new_user(uow_factory)
     waiting = queued(user, minutes_ago=120, input_key="jobs/a/input")
     young = queued(user, minutes_ago=10, input_key="jobs/b/input")
-    failed = queued(user, minutes_ago=120, input_key="jobs/c/input")
+    failed = queued(user, minutes_ago=130, input_key="jobs/c/input")
     failed.fail("invalid_image", "bad", NOW)
     cleaned = queued(user, minutes_ago=120)
     cleaned.fail("invalid_image", "bad", NOW)
@@ -180,6 +213,9 @@ async def test_retention_finds_old_jobs_that_still_hold_something(uow_factory: U
     async with uow_factory() as uow:
         due = await uow.jobs.retention_due(NOW - timedelta(hours=1), 10)
     assert {j.id for j in due} == {waiting.id, failed.id}
+    async with uow_factory() as uow:
+        [oldest] = await uow.jobs.retention_due(NOW - timedelta(hours=1), 1)
+    assert oldest.id == failed.id  # oldest first, whatever the order of insertion
 
 
 async def test_ended_sync_jobs_past_the_cut_off_are_deleted_oldest_first(uow_factory: UnitOfWorkFactory) -> None:
