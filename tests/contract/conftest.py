@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy
+from contract.databases import database_url_for, migrated
 from fake_replicate import FakeReplicate
 from fakes import FakeClock, FakeUnitOfWorkFactory
 from services import require_service
@@ -19,7 +19,6 @@ from sqlalchemy.exc import OperationalError
 
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import upgrade
-from adapters.sql.models import Base
 from adapters.sql.prediction_inbox import SqlPredictionInbox
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain.ports import UnitOfWorkFactory
@@ -52,36 +51,15 @@ def mysql_database() -> Iterator[str]:
         admin.engine.dispose()
 
 
-def _database_url(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> str:
-    if kind == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'cutout.db'}"
-    return str(request.getfixturevalue("mysql_database"))
-
-
-@asynccontextmanager
-async def _migrated(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
-    """A migrated, empty database, left empty."""
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    try:
-        yield SqlUnitOfWorkFactory(engine)
-    finally:
-        if engine.dialect.name == "mysql":  # the module shares one database: leave it empty
-            async with engine.begin() as connection:
-                for table in reversed(Base.metadata.sorted_tables):
-                    await connection.execute(table.delete())
-        await engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "mysql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return _database_url(request, tmp_path, request.param)
+    return database_url_for(request, tmp_path, request.param)
 
 
 @pytest.fixture
 async def sql_uow(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
     """A migrated, empty database, for the tests that need SQL itself (raw queries, several connections)."""
-    async with _migrated(database_url) as factory:
+    async with migrated(database_url) as factory:
         yield factory
 
 
@@ -92,7 +70,7 @@ async def uow_factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
     if request.param == "fake":
         yield FakeUnitOfWorkFactory()
         return
-    async with _migrated(_database_url(request, tmp_path, request.param)) as factory:
+    async with migrated(database_url_for(request, tmp_path, request.param)) as factory:
         yield factory
 
 
