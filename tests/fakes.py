@@ -9,6 +9,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from adapters.blob_names import attachment, check_key
 
 from domain.api_keys import ApiKey
 from domain.contact import ContactMessage
@@ -540,25 +545,31 @@ class FakeLoginAttempts:
 
 
 class FakeBlobStore:
-    """Blobs in a dict with the time they were stored; URLs are ``memory://`` and never fetched."""
+    """Blobs in a dict with the time they were stored. URLs are ``memory://<key>?expires=...``; ``serve``
+    answers them (give it to ``httpx.MockTransport``) as the stores' download routes do."""
 
     def __init__(self, clock: FakeClock | None = None) -> None:
         self.clock = clock or FakeClock()
         self.blobs: dict[str, tuple[bytes, str, datetime]] = {}
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
+        check_key(key)
         self.blobs[key] = (data, content_type, self.clock.now())
 
     async def get(self, key: str) -> bytes:
+        check_key(key)
         if key not in self.blobs:
             raise BlobMissing(key=key)
         return self.blobs[key][0]
 
     async def delete(self, key: str) -> None:
+        check_key(key)
         self.blobs.pop(key, None)
 
     async def url(self, key: str, expires_in: timedelta, filename: str | None = None) -> str:
-        return f"memory://{key}?expires={int((self.clock.now() + expires_in).timestamp())}"
+        check_key(key)
+        query = {"expires": int((self.clock.now() + expires_in).timestamp())}
+        return f"memory://{key}?{urlencode(query | ({'filename': filename} if filename else {}))}"
 
     async def sweep(self, older_than: datetime) -> int:
         old = [key for key, (_, _, stored) in self.blobs.items() if stored < older_than]
@@ -568,6 +579,19 @@ class FakeBlobStore:
 
     async def check(self) -> None:
         return None
+
+    def serve(self, request: httpx.Request) -> httpx.Response:
+        """The download behind a ``url``: 403 once expired, 404 once deleted."""
+        key = f"{request.url.host}{request.url.path}"
+        if int(request.url.params["expires"]) < self.clock.now().timestamp():
+            return httpx.Response(403)
+        if key not in self.blobs:
+            return httpx.Response(404)
+        data, content_type, _ = self.blobs[key]
+        headers = {"content-type": content_type}
+        if filename := request.url.params.get("filename"):
+            headers["content-disposition"] = attachment(filename)
+        return httpx.Response(200, content=data, headers=headers)
 
 
 class FakeWebhookSender:
