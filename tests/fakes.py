@@ -8,13 +8,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import httpx
 
 from adapters.blob_names import attachment, check_key
-
+from domain import ports
 from domain.api_keys import ApiKey
 from domain.contact import ContactMessage
 from domain.credits import LedgerEntry
@@ -324,6 +324,14 @@ class FakeUnitOfWork:
     what other transactions committed meanwhile), rollback or leaving without commit discards it. Rows it
     reads ``FOR UPDATE`` stay locked until then, and other units of work's skip-locked queries skip them."""
 
+    users: _FakeUsers
+    api_keys: _FakeApiKeys
+    sessions: _FakeSessions
+    ledger: _FakeLedger
+    jobs: _FakeJobs
+    webhooks: _FakeWebhooks
+    contacts: _FakeContacts
+
     def __init__(self, factory: FakeUnitOfWorkFactory) -> None:
         self._factory = factory
         self._locks = _Locks(factory.locks, self)
@@ -605,3 +613,16 @@ class FakeWebhookSender:
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append((url, secret, message_id, payload))
+
+
+if TYPE_CHECKING:  # mypy holds each fake to its port: a missing or mistyped method fails the type check
+    _uow: ports.UnitOfWorkFactory = FakeUnitOfWorkFactory()
+    _clock: ports.Clock = FakeClock()
+    _hasher: ports.PasswordHasher = FakeHasher()
+    _imaging: ports.Imaging = FakeImaging()
+    _remover: ports.BackgroundRemover = FakeRemover()
+    _fetcher: ports.UrlFetcher = FakeFetcher()
+    _rate_limiter: ports.RateLimiter = FakeRateLimiter()
+    _login_attempts: ports.LoginAttemptStore = FakeLoginAttempts()
+    _blob_store: ports.BlobStore = FakeBlobStore()
+    _webhook_sender: ports.WebhookSender = FakeWebhookSender()

@@ -2,8 +2,9 @@
 aioboto3 client against moto in server mode on loopback (real HTTP), and ``FakeBlobStore`` in memory.
 
 Download URLs are fetched for real: the filesystem store's through the app's signed-URL route, the
-S3 store's presigned URLs from moto with httpx, the fake's through its own ``serve``. moto 5.2 does not enforce the expiry or the
-signature of presigned URLs (AWS does), so for S3 the tests check what the URL asks S3 to enforce.
+S3 store's presigned URLs from moto with httpx, the fake's through its own ``serve``. moto 5.2 does
+not enforce the expiry or the signature of presigned URLs (AWS does), so for S3 the tests check what
+the URL asks S3 to enforce.
 """
 
 from __future__ import annotations

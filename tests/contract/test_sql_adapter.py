@@ -14,8 +14,9 @@ from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain import credits
 from domain.api_keys import issue_api_key
 from domain.contact import ContactMessage
-from domain.cutouts import CropMargin, CutoutOptions
+from domain.cutouts import CutoutOptions
 from domain.errors import AlreadyPosted, EmailTaken, InsufficientCredits
+from domain.geometry import CropMargin
 from domain.jobs import Job, JobStatus
 from domain.ports import UnitOfWorkFactory
 from domain.pricing import SizeChoice
