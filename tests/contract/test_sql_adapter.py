@@ -141,6 +141,28 @@ async def test_api_keys(uow_factory: UnitOfWorkFactory) -> None:
         assert (await uow.api_keys.get(key.id)) == key
 
 
+async def test_save_updates_what_was_added_and_adds_nothing(uow_factory: UnitOfWorkFactory) -> None:
+    user = await new_user(uow_factory)
+    key, _ = issue_api_key(user.id, "laptop", NOW)
+    never_added, _ = issue_api_key(user.id, "ghost", NOW)
+    job = Job(user.id, JobStatus.QUEUED, CutoutOptions(), 1, NOW, NOW)
+    async with uow_factory() as uow:
+        await uow.api_keys.add(key)
+        await uow.api_keys.save(never_added)
+        await uow.jobs.save(job)
+        await uow.commit()
+    async with uow_factory() as uow:
+        saved = await uow.api_keys.get(key.id)
+        assert saved is not None
+        saved.name, saved.last_used_at = "renamed", NOW + timedelta(minutes=1)
+        await uow.api_keys.save(saved)  # only the times a key keeps are saved
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.api_keys.get(never_added.id) is None and await uow.jobs.get(job.id) is None
+        stored = await uow.api_keys.get(key.id)
+        assert stored is not None and stored.name == "laptop" and stored.last_used_at == NOW + timedelta(minutes=1)
+
+
 async def test_sessions(uow_factory: UnitOfWorkFactory) -> None:
     user = await new_user(uow_factory)
     session, _token = open_session(user.id, NOW)
