@@ -514,6 +514,9 @@ class FakeRateLimiter:
         start = rule.window_start(self.clock.now())
         count = self.hits[(key, start)] = self.hits.get((key, start), 0) + 1
         self.ends[(key, start)] = start + rule.window_seconds
+        if count == 1:  # the first hit of a window clears the key's finished windows, as the SQL limiter does
+            for window in [w for w, end in self.ends.items() if w[0] == key and end <= start]:
+                del self.hits[window], self.ends[window]
         return RateLimitState(
             allowed=count <= rule.limit,
             limit=rule.limit,
