@@ -93,10 +93,33 @@ def _newest_first(rows: list[Any], key: Callable[[Any], Any]) -> list[Any]:
     return sorted(reversed(rows), key=key, reverse=True)
 
 
-class _FakeUsers:
-    def __init__(self, db: FakeDatabase) -> None:
-        self.db = db
+class _Snapshot:
+    """One transaction's copy of the database, taken at its first statement (as SQL's transactions see
+    what was committed before they first read, not before they were opened)."""
 
+    def __init__(self, factory: FakeUnitOfWorkFactory) -> None:
+        self._factory = factory
+        self.before: FakeDatabase | None = None
+        self.after = FakeDatabase()
+
+    @property
+    def db(self) -> FakeDatabase:
+        if self.before is None:
+            self.before = copy.deepcopy(self._factory.db)
+            self.after = copy.deepcopy(self.before)
+        return self.after
+
+
+class _Repository:
+    def __init__(self, snapshot: _Snapshot) -> None:
+        self._snapshot = snapshot
+
+    @property
+    def db(self) -> FakeDatabase:
+        return self._snapshot.db
+
+
+class _FakeUsers(_Repository):
     async def add(self, user: User) -> None:
         if any(u.email == user.email for u in self.db.users.values()):
             raise EmailTaken(field="email")
@@ -117,10 +140,7 @@ class _FakeUsers:
             user.webhook_secret = secret
 
 
-class _FakeApiKeys:
-    def __init__(self, db: FakeDatabase) -> None:
-        self.db = db
-
+class _FakeApiKeys(_Repository):
     async def add(self, key: ApiKey) -> None:
         self.db.api_keys[key.id] = copy.copy(key)
 
@@ -142,10 +162,7 @@ class _FakeApiKeys:
             stored.last_used_at, stored.revoked_at = key.last_used_at, key.revoked_at
 
 
-class _FakeSessions:
-    def __init__(self, db: FakeDatabase) -> None:
-        self.db = db
-
+class _FakeSessions(_Repository):
     async def add(self, session: Session) -> None:
         self.db.sessions[session.token_hash] = copy.copy(session)
 
@@ -162,9 +179,9 @@ class _FakeSessions:
         return len(ended)
 
 
-class _FakeLedger:
-    def __init__(self, db: FakeDatabase) -> None:
-        self.db = db
+class _FakeLedger(_Repository):
+    def __init__(self, snapshot: _Snapshot) -> None:
+        super().__init__(snapshot)
         self.changed: set[uuid.UUID] = set()
 
     async def open_account(self, user_id: uuid.UUID) -> None:
@@ -188,9 +205,9 @@ class _FakeLedger:
         return [copy.copy(e) for e in mine[offset : offset + limit]], len(mine)
 
 
-class _FakeJobs:
-    def __init__(self, db: FakeDatabase, locks: _Locks) -> None:
-        self.db = db
+class _FakeJobs(_Repository):
+    def __init__(self, snapshot: _Snapshot, locks: _Locks) -> None:
+        super().__init__(snapshot)
         self._locks = locks
 
     async def add(self, job: Job) -> None:
@@ -279,9 +296,9 @@ def _created(job: Job) -> datetime:
     return job.created_at
 
 
-class _FakeWebhooks:
-    def __init__(self, db: FakeDatabase, locks: _Locks) -> None:
-        self.db = db
+class _FakeWebhooks(_Repository):
+    def __init__(self, snapshot: _Snapshot, locks: _Locks) -> None:
+        super().__init__(snapshot)
         self._locks = locks
 
     async def add(self, delivery: WebhookDelivery) -> None:
@@ -307,10 +324,7 @@ class _FakeWebhooks:
             self.db.webhooks[delivery.id] = copy.deepcopy(delivery)
 
 
-class _FakeContacts:
-    def __init__(self, db: FakeDatabase) -> None:
-        self.db = db
-
+class _FakeContacts(_Repository):
     async def add(self, message: ContactMessage) -> None:
         self.db.contacts.append(copy.copy(message))
 
@@ -320,8 +334,9 @@ class _FakeContacts:
 
 
 class FakeUnitOfWork:
-    """One transaction on a copy of the database: commit applies what it changed to the shared one (leaving
-    what other transactions committed meanwhile), rollback or leaving without commit discards it. Rows it
+    """One transaction on a copy of the database (taken at its first statement): commit applies what it
+    changed to the shared one (leaving what other transactions committed meanwhile), rollback or leaving
+    without commit discards it. Rows it
     reads ``FOR UPDATE`` stay locked until then, and other units of work's skip-locked queries skip them."""
 
     users: _FakeUsers
@@ -346,7 +361,8 @@ class FakeUnitOfWork:
         self._end()
 
     async def commit(self) -> None:
-        _merge(self._factory.db, self._snapshot, self._db)
+        if self._snapshot.before is not None:
+            _merge(self._factory.db, self._snapshot.before, self._snapshot.after)
         self._factory.commits += 1
         changed = self.ledger.changed
         self._end()
@@ -360,15 +376,14 @@ class FakeUnitOfWork:
         self._begin()
 
     def _begin(self) -> None:
-        self._snapshot = copy.deepcopy(self._factory.db)
-        self._db = copy.deepcopy(self._snapshot)
-        self.users = _FakeUsers(self._db)
-        self.api_keys = _FakeApiKeys(self._db)
-        self.sessions = _FakeSessions(self._db)
-        self.ledger = _FakeLedger(self._db)
-        self.jobs = _FakeJobs(self._db, self._locks)
-        self.webhooks = _FakeWebhooks(self._db, self._locks)
-        self.contacts = _FakeContacts(self._db)
+        self._snapshot = _Snapshot(self._factory)
+        self.users = _FakeUsers(self._snapshot)
+        self.api_keys = _FakeApiKeys(self._snapshot)
+        self.sessions = _FakeSessions(self._snapshot)
+        self.ledger = _FakeLedger(self._snapshot)
+        self.jobs = _FakeJobs(self._snapshot, self._locks)
+        self.webhooks = _FakeWebhooks(self._snapshot, self._locks)
+        self.contacts = _FakeContacts(self._snapshot)
 
     def _end(self) -> None:
         """Release this transaction's locks (its changes are merged or dropped by the caller)."""

@@ -113,6 +113,7 @@ async def test_two_open_units_of_work_keep_each_others_commits(uow_factory: Unit
         await second.users.add(bob)
         await second.ledger.post(credits.job_charge(user.id, uuid.uuid4(), 2, NOW))
         await second.commit()
+        assert await first.users.get(bob.id) == bob  # committed before the first one's first statement
         await first.users.add(ada)
         await first.ledger.post(credits.job_charge(user.id, uuid.uuid4(), 1, NOW))
         await first.commit()
