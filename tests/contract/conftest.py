@@ -8,14 +8,13 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import pymysql
 import pytest
-import sqlalchemy
 from contract.databases import database_url_for, migrated
 from fake_replicate import FakeReplicate
 from fakes import FakeClock, FakeUnitOfWorkFactory
 from services import require_service
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import make_url
 
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import upgrade
@@ -26,11 +25,15 @@ from domain.ports import UnitOfWorkFactory
 MYSQL_URL = os.environ.get("CUTOUT_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306/test")
 
 
-def _mysql_admin() -> Connection:
-    """A synchronous connection to the server itself (no database), through PyMySQL."""
-    url = make_url(MYSQL_URL).set(drivername="mysql+pymysql", database=None)
-    engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 3}, isolation_level="AUTOCOMMIT")
-    return engine.connect()
+def _mysql_admin() -> pymysql.connections.Connection:
+    url = make_url(MYSQL_URL)
+    return pymysql.connect(
+        host=url.host or "127.0.0.1",
+        port=url.port or 3306,
+        user=url.username or "root",
+        password=url.password or "",
+        connect_timeout=3,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,17 +41,18 @@ def mysql_database() -> Iterator[str]:
     """A database of this module's own on the MySQL server, dropped afterwards."""
     try:
         admin = _mysql_admin()
-    except OperationalError as error:
+    except pymysql.err.OperationalError as error:
         require_service(False, f"MySQL at {MYSQL_URL} ({error})")
         raise
     name = f"cutout_test_{uuid.uuid4().hex[:12]}"
-    admin.exec_driver_sql(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    with admin.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     try:
         yield make_url(MYSQL_URL).set(database=name, query={"charset": "utf8mb4"}).render_as_string(hide_password=False)
     finally:
-        admin.exec_driver_sql(f"DROP DATABASE `{name}`")
+        with admin.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE `{name}`")
         admin.close()
-        admin.engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "mysql"])
