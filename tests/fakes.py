@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
+import httpx
+
+from adapters.blob_names import attachment, check_key
+from domain import ports
 from domain.api_keys import ApiKey
 from domain.contact import ContactMessage
 from domain.credits import LedgerEntry
@@ -45,13 +50,79 @@ class FakeDatabase:
     contacts: list[ContactMessage] = field(default_factory=list)
 
 
-class _FakeUsers:
-    def __init__(self, db: FakeDatabase) -> None:
-        self.db = db
+_TABLES = ("users", "api_keys", "sessions", "jobs", "webhooks")
+"""The tables keyed by id; ``balances`` moves by deltas and ``ledger``/``contacts`` only grow."""
 
+
+def _merge(into: FakeDatabase, before: FakeDatabase, after: FakeDatabase) -> None:
+    """Apply what one transaction changed (``before`` to ``after``) to ``into``, leaving what other
+    transactions committed meanwhile in place, as a database does with rows a transaction did not touch."""
+    for name in _TABLES:
+        old, new, target = getattr(before, name), getattr(after, name), getattr(into, name)
+        for key in old.keys() - new.keys():
+            target.pop(key, None)
+        for key, row in new.items():
+            if key not in old or old[key] != row:
+                target[key] = row
+    for user_id, balance in after.balances.items():
+        into.balances[user_id] = into.balances.get(user_id, 0) + balance - before.balances.get(user_id, 0)
+    into.ledger.extend(after.ledger[len(before.ledger) :])
+    into.contacts.extend(after.contacts[len(before.contacts) :])
+
+
+class _Locks:
+    """The rows an open unit of work holds (``FOR UPDATE``); others' skip-locked queries pass them by."""
+
+    def __init__(self, held: dict[uuid.UUID, object], owner: object) -> None:
+        self._held, self._owner = held, owner
+
+    def free(self, row_id: uuid.UUID) -> bool:
+        return self._held.get(row_id, self._owner) is self._owner
+
+    def take(self, row_id: uuid.UUID) -> None:
+        self._held[row_id] = self._owner
+
+
+# SQL orders by the time, then by the random id: ties come in no useful order. The fake takes the
+# order of insertion for ties (the last inserted is the newest), which is one of the orders SQL may give.
+def _oldest_first(rows: list[Any], key: Callable[[Any], Any]) -> list[Any]:
+    return sorted(rows, key=key)
+
+
+def _newest_first(rows: list[Any], key: Callable[[Any], Any]) -> list[Any]:
+    return sorted(reversed(rows), key=key, reverse=True)
+
+
+class _Snapshot:
+    """One transaction's copy of the database, taken at its first statement (as SQL's transactions see
+    what was committed before they first read, not before they were opened)."""
+
+    def __init__(self, factory: FakeUnitOfWorkFactory) -> None:
+        self._factory = factory
+        self.before: FakeDatabase | None = None
+        self.after = FakeDatabase()
+
+    @property
+    def db(self) -> FakeDatabase:
+        if self.before is None:
+            self.before = copy.deepcopy(self._factory.db)
+            self.after = copy.deepcopy(self.before)
+        return self.after
+
+
+class _Repository:
+    def __init__(self, snapshot: _Snapshot) -> None:
+        self._snapshot = snapshot
+
+    @property
+    def db(self) -> FakeDatabase:
+        return self._snapshot.db
+
+
+class _FakeUsers(_Repository):
     async def add(self, user: User) -> None:
         if any(u.email == user.email for u in self.db.users.values()):
-            raise EmailTaken()
+            raise EmailTaken(field="email")
         self.db.users[user.id] = copy.copy(user)
 
     async def get(self, user_id: uuid.UUID) -> User | None:
@@ -61,16 +132,15 @@ class _FakeUsers:
         return next((copy.copy(u) for u in self.db.users.values() if u.email == email), None)
 
     async def update_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
-        self.db.users[user_id].password_hash = password_hash
+        if user := self.db.users.get(user_id):
+            user.password_hash = password_hash
 
     async def set_webhook_secret(self, user_id: uuid.UUID, secret: str) -> None:
-        self.db.users[user_id].webhook_secret = secret
+        if user := self.db.users.get(user_id):
+            user.webhook_secret = secret
 
 
-class _FakeApiKeys:
-    def __init__(self, db: FakeDatabase) -> None:
-        self.db = db
-
+class _FakeApiKeys(_Repository):
     async def add(self, key: ApiKey) -> None:
         self.db.api_keys[key.id] = copy.copy(key)
 
@@ -88,18 +158,16 @@ class _FakeApiKeys:
         return sum(1 for k in self.db.api_keys.values() if k.user_id == user_id and k.revoked_at is None)
 
     async def save(self, key: ApiKey) -> None:
-        self.db.api_keys[key.id] = copy.copy(key)
+        if stored := self.db.api_keys.get(key.id):
+            stored.last_used_at, stored.revoked_at = key.last_used_at, key.revoked_at
 
 
-class _FakeSessions:
-    def __init__(self, db: FakeDatabase) -> None:
-        self.db = db
-
+class _FakeSessions(_Repository):
     async def add(self, session: Session) -> None:
-        self.db.sessions[session.token_hash] = session
+        self.db.sessions[session.token_hash] = copy.copy(session)
 
     async def get(self, token_hash: str) -> Session | None:
-        return self.db.sessions.get(token_hash)
+        return copy.copy(self.db.sessions.get(token_hash))
 
     async def delete(self, token_hash: str) -> None:
         self.db.sessions.pop(token_hash, None)
@@ -111,55 +179,61 @@ class _FakeSessions:
         return len(ended)
 
 
-class _FakeLedger:
-    def __init__(self, db: FakeDatabase) -> None:
-        self.db = db
+class _FakeLedger(_Repository):
+    def __init__(self, snapshot: _Snapshot) -> None:
+        super().__init__(snapshot)
         self.changed: set[uuid.UUID] = set()
 
     async def open_account(self, user_id: uuid.UUID) -> None:
         self.db.balances[user_id] = 0
 
     async def post(self, entry: LedgerEntry) -> None:
-        if self.db.balances[entry.user_id] + entry.delta < 0:
-            raise InsufficientCredits()
+        balance = self.db.balances.get(entry.user_id)
+        if balance is None or balance + entry.delta < 0:  # no account matches no row, as in SQL
+            raise InsufficientCredits(required=-entry.delta)
         if any(e.kind == entry.kind and e.reference == entry.reference for e in self.db.ledger):
-            raise AlreadyPosted()
+            raise AlreadyPosted(kind=entry.kind.value, reference=entry.reference)
         self.db.balances[entry.user_id] += entry.delta
-        self.db.ledger.append(entry)
+        self.db.ledger.append(copy.copy(entry))
         self.changed.add(entry.user_id)
 
     async def balance(self, user_id: uuid.UUID) -> int:
         return self.db.balances.get(user_id, 0)
 
     async def entries(self, user_id: uuid.UUID, limit: int, offset: int) -> tuple[Sequence[LedgerEntry], int]:
-        mine = [e for e in reversed(self.db.ledger) if e.user_id == user_id]
-        return mine[offset : offset + limit], len(mine)
+        mine = _newest_first([e for e in self.db.ledger if e.user_id == user_id], lambda e: e.created_at)
+        return [copy.copy(e) for e in mine[offset : offset + limit]], len(mine)
 
 
-class _FakeJobs:
-    def __init__(self, db: FakeDatabase) -> None:
-        self.db = db
+class _FakeJobs(_Repository):
+    def __init__(self, snapshot: _Snapshot, locks: _Locks) -> None:
+        super().__init__(snapshot)
+        self._locks = locks
 
     async def add(self, job: Job) -> None:
         if job.idempotency_key and await self.get_by_idempotency_key(job.user_id, job.idempotency_key):
-            raise IdempotencyKeyTaken()
+            raise IdempotencyKeyTaken(field="Idempotency-Key")
         self.db.jobs[job.id] = copy.deepcopy(job)
 
     async def get(self, job_id: uuid.UUID) -> Job | None:
         return copy.deepcopy(self.db.jobs.get(job_id))
 
-    lock = get
+    async def lock(self, job_id: uuid.UUID) -> Job | None:
+        if job_id in self.db.jobs:
+            self._locks.take(job_id)
+        return await self.get(job_id)
 
     async def save(self, job: Job) -> None:
-        self.db.jobs[job.id] = copy.deepcopy(job)
+        if job.id in self.db.jobs:
+            self.db.jobs[job.id] = copy.deepcopy(job)
 
     async def lease_expired(self, now: datetime, limit: int) -> Sequence[Job]:
         expired = [
-            copy.deepcopy(j)
+            j
             for j in self.db.jobs.values()
             if j.status is JobStatus.RUNNING and j.lease_expires_at is not None and j.lease_expires_at < now
         ]
-        return expired[:limit]
+        return self._locked(_oldest_first(expired, lambda j: j.lease_expires_at), limit)
 
     async def claim_next(self, now: datetime) -> Job | None:
         ready = [
@@ -167,7 +241,8 @@ class _FakeJobs:
             for j in self.db.jobs.values()
             if j.status is JobStatus.QUEUED and j.available_at is not None and j.available_at <= now
         ]
-        return copy.deepcopy(min(ready, key=lambda j: j.available_at or now)) if ready else None
+        claimed = self._locked(_oldest_first(ready, lambda j: j.available_at), 1)
+        return claimed[0] if claimed else None
 
     async def heartbeat(self, job_id: uuid.UUID, worker_id: str, lease_until: datetime, progress: int) -> bool:
         job = self.db.jobs.get(job_id)
@@ -181,13 +256,12 @@ class _FakeJobs:
         return copy.deepcopy(next(found, None))
 
     async def list_for_user(self, user_id: uuid.UUID, limit: int, offset: int) -> tuple[Sequence[Job], int]:
-        mine = [j for j in self.db.jobs.values() if j.user_id == user_id and not j.sync]
-        mine.sort(key=lambda j: j.created_at, reverse=True)
+        mine = _newest_first([j for j in self.db.jobs.values() if j.user_id == user_id and not j.sync], _created)
         return [copy.deepcopy(j) for j in mine[offset : offset + limit]], len(mine)
 
     async def retention_due(self, created_before: datetime, limit: int) -> Sequence[Job]:
         due = [
-            copy.deepcopy(j)
+            j
             for j in self.db.jobs.values()
             if not j.sync
             and j.created_at < created_before
@@ -196,18 +270,36 @@ class _FakeJobs:
                 or (j.input_key is not None and j.status is not JobStatus.RUNNING)
             )
         ]
-        return due[:limit]
+        return self._locked(_oldest_first(due, _created), limit)
 
     async def delete_finished_sync(self, created_before: datetime, limit: int) -> int:
-        ended = [j for j in self.db.jobs.values() if j.sync and j.status.is_terminal and j.created_at < created_before]
-        for job in sorted(ended, key=lambda j: j.created_at)[:limit]:
+        ended = [
+            j
+            for j in self.db.jobs.values()
+            if j.sync and j.status.is_terminal and j.created_at < created_before and self._locks.free(j.id)
+        ]
+        gone = _oldest_first(ended, _created)[:limit]
+        for job in gone:
             del self.db.jobs[job.id]
-        return min(len(ended), limit)
+        return len(gone)
+
+    def _locked(self, jobs: list[Job], limit: int) -> list[Job]:
+        """Copies of the first ``limit`` of ``jobs`` that no other unit of work holds, locked for this one
+        (``FOR UPDATE SKIP LOCKED``: the limit counts only the rows not skipped)."""
+        free = [job for job in jobs if self._locks.free(job.id)][:limit]
+        for job in free:
+            self._locks.take(job.id)
+        return [copy.deepcopy(job) for job in free]
 
 
-class _FakeWebhooks:
-    def __init__(self, db: FakeDatabase) -> None:
-        self.db = db
+def _created(job: Job) -> datetime:
+    return job.created_at
+
+
+class _FakeWebhooks(_Repository):
+    def __init__(self, snapshot: _Snapshot, locks: _Locks) -> None:
+        super().__init__(snapshot)
+        self._locks = locks
 
     async def add(self, delivery: WebhookDelivery) -> None:
         if not any(d.job_id == delivery.job_id for d in self.db.webhooks.values()):
@@ -215,63 +307,88 @@ class _FakeWebhooks:
 
     async def claim_due(self, now: datetime, limit: int) -> Sequence[WebhookDelivery]:
         due = [
-            copy.deepcopy(d)
+            d
             for d in self.db.webhooks.values()
-            if d.status is DeliveryStatus.PENDING and d.next_attempt_at <= now
+            if d.status is DeliveryStatus.PENDING and d.next_attempt_at <= now and self._locks.free(d.id)
         ]
-        return due[:limit]
+        claimed = _oldest_first(due, lambda d: d.next_attempt_at)[:limit]
+        for delivery in claimed:
+            self._locks.take(delivery.id)
+        return [copy.deepcopy(d) for d in claimed]
 
     async def get(self, delivery_id: uuid.UUID) -> WebhookDelivery | None:
         return copy.deepcopy(self.db.webhooks.get(delivery_id))
 
     async def save(self, delivery: WebhookDelivery) -> None:
-        self.db.webhooks[delivery.id] = copy.deepcopy(delivery)
+        if delivery.id in self.db.webhooks:
+            self.db.webhooks[delivery.id] = copy.deepcopy(delivery)
 
 
-class _FakeContacts:
-    def __init__(self, db: FakeDatabase) -> None:
-        self.db = db
-
+class _FakeContacts(_Repository):
     async def add(self, message: ContactMessage) -> None:
         self.db.contacts.append(copy.copy(message))
 
     async def recent(self, limit: int) -> Sequence[ContactMessage]:
-        return sorted(self.db.contacts, key=lambda m: m.created_at, reverse=True)[:limit]
+        newest = _newest_first(self.db.contacts, lambda m: m.created_at)[:limit]
+        return [copy.copy(m) for m in newest]
 
 
 class FakeUnitOfWork:
-    """Works on a copy of the database and swaps it in on commit, so rollback discards."""
+    """One transaction on a copy of the database (taken at its first statement): commit applies what it
+    changed to the shared one (leaving what other transactions committed meanwhile), rollback or leaving
+    without commit discards it. Rows it
+    reads ``FOR UPDATE`` stay locked until then, and other units of work's skip-locked queries skip them."""
 
-    def __init__(self, db_holder: FakeUnitOfWorkFactory) -> None:
-        self._holder = db_holder
+    users: _FakeUsers
+    api_keys: _FakeApiKeys
+    sessions: _FakeSessions
+    ledger: _FakeLedger
+    jobs: _FakeJobs
+    webhooks: _FakeWebhooks
+    contacts: _FakeContacts
+
+    def __init__(self, factory: FakeUnitOfWorkFactory) -> None:
+        self._factory = factory
+        self._locks = _Locks(factory.locks, self)
 
     async def __aenter__(self) -> FakeUnitOfWork:
-        self._db = copy.deepcopy(self._holder.db)
-        self.users = _FakeUsers(self._db)
-        self.api_keys = _FakeApiKeys(self._db)
-        self.sessions = _FakeSessions(self._db)
-        self.ledger = _FakeLedger(self._db)
-        self.jobs = _FakeJobs(self._db)
-        self.webhooks = _FakeWebhooks(self._db)
-        self.contacts = _FakeContacts(self._db)
+        self._begin()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._db = FakeDatabase()
+        self._end()
 
     async def commit(self) -> None:
-        self._holder.db = self._db
-        self._holder.commits += 1
-        for user_id in self.ledger.changed:
-            for listener in self._holder.listeners:
+        if self._snapshot.before is not None:
+            _merge(self._factory.db, self._snapshot.before, self._snapshot.after)
+        self._factory.commits += 1
+        changed = self.ledger.changed
+        self._end()
+        for user_id in changed:
+            for listener in self._factory.listeners:
                 listener(user_id)
-        self.ledger.changed = set()
+        self._begin()
 
     async def rollback(self) -> None:
-        self._db = copy.deepcopy(self._holder.db)
-        self.ledger.changed = set()
+        self._end()
+        self._begin()
+
+    def _begin(self) -> None:
+        self._snapshot = _Snapshot(self._factory)
+        self.users = _FakeUsers(self._snapshot)
+        self.api_keys = _FakeApiKeys(self._snapshot)
+        self.sessions = _FakeSessions(self._snapshot)
+        self.ledger = _FakeLedger(self._snapshot)
+        self.jobs = _FakeJobs(self._snapshot, self._locks)
+        self.webhooks = _FakeWebhooks(self._snapshot, self._locks)
+        self.contacts = _FakeContacts(self._snapshot)
+
+    def _end(self) -> None:
+        """Release this transaction's locks (its changes are merged or dropped by the caller)."""
+        for row_id in [row_id for row_id, owner in self._factory.locks.items() if owner is self]:
+            del self._factory.locks[row_id]
 
 
 class FakeUnitOfWorkFactory:
@@ -279,6 +396,8 @@ class FakeUnitOfWorkFactory:
         self.db = FakeDatabase()
         self.commits = 0
         self.listeners: list[BalanceListener] = []
+        self.locks: dict[uuid.UUID, object] = {}
+        """Row id -> the open unit of work holding it."""
 
     def __call__(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self)
@@ -410,6 +529,9 @@ class FakeRateLimiter:
         start = rule.window_start(self.clock.now())
         count = self.hits[(key, start)] = self.hits.get((key, start), 0) + 1
         self.ends[(key, start)] = start + rule.window_seconds
+        if count == 1:  # the first hit of a window clears the key's finished windows, as the SQL limiter does
+            for window in [w for w, end in self.ends.items() if w[0] == key and end <= start]:
+                del self.hits[window], self.ends[window]
         return RateLimitState(
             allowed=count <= rule.limit,
             limit=rule.limit,
@@ -449,25 +571,31 @@ class FakeLoginAttempts:
 
 
 class FakeBlobStore:
-    """Blobs in a dict with the time they were stored; URLs are ``memory://`` and never fetched."""
+    """Blobs in a dict with the time they were stored. URLs are ``memory://<key>?expires=...``; ``serve``
+    answers them (give it to ``httpx.MockTransport``) as the stores' download routes do."""
 
     def __init__(self, clock: FakeClock | None = None) -> None:
         self.clock = clock or FakeClock()
         self.blobs: dict[str, tuple[bytes, str, datetime]] = {}
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
+        check_key(key)
         self.blobs[key] = (data, content_type, self.clock.now())
 
     async def get(self, key: str) -> bytes:
+        check_key(key)
         if key not in self.blobs:
             raise BlobMissing(key=key)
         return self.blobs[key][0]
 
     async def delete(self, key: str) -> None:
+        check_key(key)
         self.blobs.pop(key, None)
 
     async def url(self, key: str, expires_in: timedelta, filename: str | None = None) -> str:
-        return f"memory://{key}?expires={int((self.clock.now() + expires_in).timestamp())}"
+        check_key(key)
+        query = {"expires": int((self.clock.now() + expires_in).timestamp())}
+        return f"memory://{key}?{urlencode(query | ({'filename': filename} if filename else {}))}"
 
     async def sweep(self, older_than: datetime) -> int:
         old = [key for key, (_, _, stored) in self.blobs.items() if stored < older_than]
@@ -477,6 +605,19 @@ class FakeBlobStore:
 
     async def check(self) -> None:
         return None
+
+    def serve(self, request: httpx.Request) -> httpx.Response:
+        """The download behind a ``url``: 403 once expired, 404 once deleted."""
+        key = f"{request.url.host}{request.url.path}"
+        if int(request.url.params["expires"]) < self.clock.now().timestamp():
+            return httpx.Response(403)
+        if key not in self.blobs:
+            return httpx.Response(404)
+        data, content_type, _ = self.blobs[key]
+        headers = {"content-type": content_type}
+        if filename := request.url.params.get("filename"):
+            headers["content-disposition"] = attachment(filename)
+        return httpx.Response(200, content=data, headers=headers)
 
 
 class FakeWebhookSender:
@@ -490,3 +631,16 @@ class FakeWebhookSender:
         if self.failures:
             raise self.failures.pop(0)
         self.sent.append((url, secret, message_id, payload))
+
+
+if TYPE_CHECKING:  # mypy holds each fake to its port: a missing or mistyped method fails the type check
+    _uow: ports.UnitOfWorkFactory = FakeUnitOfWorkFactory()
+    _clock: ports.Clock = FakeClock()
+    _hasher: ports.PasswordHasher = FakeHasher()
+    _imaging: ports.Imaging = FakeImaging()
+    _remover: ports.BackgroundRemover = FakeRemover()
+    _fetcher: ports.UrlFetcher = FakeFetcher()
+    _rate_limiter: ports.RateLimiter = FakeRateLimiter()
+    _login_attempts: ports.LoginAttemptStore = FakeLoginAttempts()
+    _blob_store: ports.BlobStore = FakeBlobStore()
+    _webhook_sender: ports.WebhookSender = FakeWebhookSender()

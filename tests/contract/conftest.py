@@ -1,4 +1,5 @@
-"""Real databases for the SQL adapter: SQLite in a temp dir, and a fresh MariaDB/MySQL database per test module."""
+"""Real databases for the SQL adapter: SQLite in a temp dir, and a fresh MariaDB/MySQL database per test module;
+and ``uow_factory``, which runs a repository contract on both and on the in-memory fake."""
 
 from __future__ import annotations
 
@@ -9,16 +10,17 @@ from pathlib import Path
 
 import pymysql
 import pytest
+from contract.databases import database_url_for, migrated
 from fake_replicate import FakeReplicate
-from fakes import FakeClock
+from fakes import FakeClock, FakeUnitOfWorkFactory
 from services import require_service
 from sqlalchemy.engine import make_url
 
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import upgrade
-from adapters.sql.models import Base
 from adapters.sql.prediction_inbox import SqlPredictionInbox
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from domain.ports import UnitOfWorkFactory
 
 MYSQL_URL = os.environ.get("CUTOUT_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306/test")
 
@@ -55,25 +57,25 @@ def mysql_database() -> Iterator[str]:
 
 @pytest.fixture(params=["sqlite", "mysql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'cutout.db'}"
-    return request.getfixturevalue("mysql_database")
+    return database_url_for(request, tmp_path, request.param)
 
 
 @pytest.fixture
 async def sql_uow(database_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
-    """A migrated, empty database."""
-    engine = create_engine(database_url)
-    await upgrade(engine)
-    factory = SqlUnitOfWorkFactory(engine)
-    try:
+    """A migrated, empty database, for the tests that need SQL itself (raw queries, several connections)."""
+    async with migrated(database_url) as factory:
         yield factory
-    finally:
-        if engine.dialect.name == "mysql":  # the module shares one database: leave it empty
-            async with engine.begin() as connection:
-                for table in reversed(Base.metadata.sorted_tables):
-                    await connection.execute(table.delete())
-        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "mysql", "fake"])
+async def uow_factory(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
+    """The unit of work on SQLite, on MariaDB and in memory (``tests/fakes.py``): one contract for all three,
+    so the fake the unit and API tests rest on behaves like the databases."""
+    if request.param == "fake":
+        yield FakeUnitOfWorkFactory()
+        return
+    async with migrated(database_url_for(request, tmp_path, request.param)) as factory:
+        yield factory
 
 
 @pytest.fixture

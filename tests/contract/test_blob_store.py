@@ -1,9 +1,10 @@
-"""Both blob stores against one contract: files under a temp dir, and S3 through the real aioboto3
-client against moto in server mode on loopback (real HTTP).
+"""Both blob stores and the fake against one contract: files under a temp dir, S3 through the real
+aioboto3 client against moto in server mode on loopback (real HTTP), and ``FakeBlobStore`` in memory.
 
 Download URLs are fetched for real: the filesystem store's through the app's signed-URL route, the
-S3 store's presigned URLs from moto with httpx. moto 5.2 does not enforce the expiry or the
-signature of presigned URLs (AWS does), so for S3 the tests check what the URL asks S3 to enforce.
+S3 store's presigned URLs from moto with httpx, the fake's through its own ``serve``. moto 5.2 does
+not enforce the expiry or the signature of presigned URLs (AWS does), so for S3 the tests check what
+the URL asks S3 to enforce.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import boto3
 import httpx
 import pytest
 from api.conftest import fake_adapters, make_settings
-from fakes import FakeClock
+from fakes import FakeBlobStore, FakeClock
 from litestar.testing import AsyncTestClient
 from moto.server import ThreadedMotoServer
 
@@ -103,12 +104,24 @@ async def fs_harness(tmp_path: Path) -> AsyncIterator[Harness]:
         yield Harness(store, http, clock.now, pass_time)
 
 
-@pytest.fixture(params=["fs", "s3"])
+@pytest.fixture
+async def fake_harness() -> AsyncIterator[Harness]:
+    clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
+    store = FakeBlobStore(clock)
+
+    async def pass_time(seconds: float) -> None:
+        clock.advance(seconds=seconds)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(store.serve)) as http:
+        yield Harness(store, http, clock.now, pass_time)
+
+
+@pytest.fixture(params=["fs", "s3", "fake"])
 def harness(request: pytest.FixtureRequest) -> Harness:
     return request.getfixturevalue(f"{request.param}_harness")
 
 
-# The contract, on both stores.
+# The contract, on both stores and the fake.
 
 
 async def test_put_then_get_returns_the_same_bytes(harness: Harness) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from click.testing import CliRunner
+from sqlalchemy import delete
 
 from adapters.sql.engine import create_engine
 from adapters.sql.models import ContactMessageRow
@@ -58,5 +59,5 @@ async def test_messages_shows_the_newest_contact_messages(database_url: str, tmp
         assert out == "--- 2026-05-01 09:02 UTC  Sender 1 <s1@example.com>\n    Message 1\n(1 shown)\n"
     finally:
         async with engine.begin() as connection:
-            await connection.execute(ContactMessageRow.__table__.delete())
+            await connection.execute(delete(ContactMessageRow))
         await engine.dispose()

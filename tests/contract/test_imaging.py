@@ -17,8 +17,9 @@ from PIL import Image, ImageCms, ImageDraw
 from adapters import imaging as imaging_module
 from adapters.cpu import CpuPool
 from adapters.imaging import PillowImaging
-from domain.cutouts import CropMargin, CutoutOptions, OutputFormat
+from domain.cutouts import CutoutOptions, OutputFormat
 from domain.errors import ImageTooLarge, InvalidImage, InvalidOption, UnknownForeground, UnsupportedFormat
+from domain.geometry import CropMargin
 from domain.ports import Imaging, Picture
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from contract.databases import database_url_for, migrated
 from fakes import FakeLoginAttempts
 
 from adapters.sql.engine import create_engine
 from adapters.sql.login_attempts import SqlLoginAttempts
-from adapters.sql.migrate import upgrade
-from adapters.sql.models import LoginAttemptRow
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain.ports import LoginAttemptStore
 from domain.throttle import FREE_ATTEMPTS, MAX_LOCK, WINDOW
@@ -26,17 +25,8 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     if request.param == "fake":
         yield FakeLoginAttempts()
         return
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cutout.db'}"
-    if request.param == "mysql":
-        url = request.getfixturevalue("mysql_database")
-    engine = create_engine(url)
-    await upgrade(engine)
-    try:
-        yield SqlLoginAttempts(engine)
-    finally:
-        async with engine.begin() as connection:
-            await connection.execute(LoginAttemptRow.__table__.delete())
-        await engine.dispose()
+    async with migrated(database_url_for(request, tmp_path, request.param)) as factory:
+        yield SqlLoginAttempts(factory.engine)
 
 
 async def test_free_attempts_then_locks_that_double(store: LoginAttemptStore) -> None:
@@ -67,6 +57,7 @@ async def test_purge_deletes_only_what_is_over(store: LoginAttemptStore) -> None
 
 
 async def test_concurrent_attempts_are_counted_one_by_one(sql_uow: SqlUnitOfWorkFactory, database_url: str) -> None:
+    # SQL only: two engines (connection pools) counting one address at once.
     other = create_engine(database_url)
     try:
         stores = [SqlLoginAttempts(sql_uow.engine), SqlLoginAttempts(other)]

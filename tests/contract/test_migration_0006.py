@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import upgrade
@@ -17,7 +17,6 @@ NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 async def test_stored_emails_take_their_canonical_spelling_and_compare_exactly(database_url: str) -> None:
     engine = create_engine(database_url)
-    users = UserRow.__table__
     try:
         await upgrade(engine, "0005")
         stored = [
@@ -30,13 +29,13 @@ async def test_stored_emails_take_their_canonical_spelling_and_compare_exactly(d
         async with engine.begin() as connection:
             for email in stored:
                 await connection.execute(
-                    users.insert().values(
+                    insert(UserRow).values(
                         id=uuid.uuid4(), email=email, password_hash="h", created_at=NOW, is_active=True, is_admin=False
                     )
                 )
         await upgrade(engine)
         async with engine.begin() as connection:
-            emails = set((await connection.execute(select(users.c.email))).scalars())
+            emails = set((await connection.execute(select(UserRow.email))).scalars())
             assert emails == {
                 "strasse@example.com",
                 "full@example.com",
@@ -46,11 +45,11 @@ async def test_stored_emails_take_their_canonical_spelling_and_compare_exactly(d
             }
             for email in ("Exact@example.com", "exact@example.com", "éxact@example.com"):  # three addresses
                 await connection.execute(
-                    users.insert().values(
+                    insert(UserRow).values(
                         id=uuid.uuid4(), email=email, password_hash="h", created_at=NOW, is_active=True, is_admin=False
                     )
                 )
-            found = (await connection.execute(select(users.c.email).where(users.c.email == "exact@example.com"))).all()
-            assert found == [("exact@example.com",)]
+            found = await connection.execute(select(UserRow.email).where(UserRow.email == "exact@example.com"))
+            assert list(found.scalars()) == ["exact@example.com"]
     finally:  # the database is this module's own (a temp file, or a MariaDB database dropped afterwards)
         await engine.dispose()

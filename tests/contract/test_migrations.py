@@ -7,13 +7,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import downgrade, revisions, upgrade
 from adapters.sql.models import Base
 
 
-async def _tables(engine: sa.ext.asyncio.AsyncEngine) -> set[str]:
+async def _tables(engine: AsyncEngine) -> set[str]:
     async with engine.connect() as connection:
         names = await connection.run_sync(lambda sync: set(sa.inspect(sync).get_table_names()))
     return names - {"alembic_version"}

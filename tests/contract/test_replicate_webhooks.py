@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from fake_replicate import TOKEN, FakeReplicate
@@ -15,7 +16,7 @@ from adapters.replicate_webhooks import ReplicateWebhookReceiver
 from adapters.sql.prediction_inbox import SqlPredictionInbox
 from domain.errors import InvalidRequest, InvalidSignature, ServiceUnavailable
 
-PREDICTION = {
+PREDICTION: dict[str, Any] = {
     "id": "ufawqhfynnddngldkgtslldrkq",
     "model": "bria/remove-background",
     "version": "hidden",

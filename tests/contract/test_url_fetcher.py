@@ -14,6 +14,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import anyio
 import pytest
@@ -150,7 +151,7 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
     answers: dict[str, list[str]] = {}
     real_getaddrinfo = anyio.getaddrinfo
 
-    async def getaddrinfo(host: str, port: int, **kwargs: object) -> list[tuple]:
+    async def getaddrinfo(host: str, port: int, **kwargs: Any) -> list[tuple]:
         if host not in answers:
             return await real_getaddrinfo(host, port, **kwargs)
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)) for address in answers[host]]

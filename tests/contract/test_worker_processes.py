@@ -10,10 +10,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from fakes import FakeFetcher, FakeRemover
 from images import encode
 from PIL import Image
 
@@ -22,7 +24,7 @@ from adapters.cpu import CpuPool
 from adapters.imaging import PillowImaging
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import upgrade
-from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from adapters.sql.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 from domain.credits import LedgerKind
 from domain.cutouts import CutoutOptions, ImageSource
 from domain.jobs import Job, JobStatus
@@ -57,9 +59,9 @@ class Queue:
         blobs, _ = build_blob_store(self.settings, SystemClock())
         self.submit = SubmitJob(
             self.uow,
-            CutoutPipeline(PillowImaging(CpuPool()), None, None),
+            CutoutPipeline(PillowImaging(CpuPool()), FakeRemover(), FakeFetcher()),  # submitting only probes
             blobs,
-            SystemClock(),  # type: ignore[arg-type]
+            SystemClock(),
         )
         self.processes: list[subprocess.Popen[bytes]] = []
 
@@ -83,18 +85,18 @@ class Queue:
 
     async def jobs(self) -> list[Job]:
         async with self.uow() as uow:
-            found = []
+            found: list[Job] = []
             for user_id in await self._user_ids(uow):
                 page, _ = await uow.jobs.list_for_user(user_id, 1000, 0)
                 found.extend(page)
             return found
 
-    async def _user_ids(self, uow: object) -> list[object]:
+    async def _user_ids(self, uow: SqlUnitOfWork) -> list[uuid.UUID]:
         from sqlalchemy import select
 
         from adapters.sql.models import UserRow
 
-        return list(await uow._session.scalars(select(UserRow.id)))  # type: ignore[attr-defined]
+        return list(await uow._session.scalars(select(UserRow.id)))
 
     async def wait_until_all_end(self, timeout: float) -> list[Job]:
         deadline = time.monotonic() + timeout
@@ -117,7 +119,7 @@ class Queue:
 
 
 @pytest.fixture
-async def queue(mysql_database: str, tmp_path: Path) -> Iterator[Queue]:
+async def queue(mysql_database: str, tmp_path: Path) -> AsyncIterator[Queue]:
     engine = create_engine(mysql_database)
     await upgrade(engine)
     await engine.dispose()
