@@ -30,7 +30,7 @@ from domain.errors import (
     UrlNotAllowed,
 )
 from domain.jobs import Job, JobStatus
-from domain.ports import BalanceListener
+from domain.ports import BalanceListener, Mask, Picture
 from domain.rate_limits import RateLimit, RateLimitState
 from domain.sessions import Session
 from domain.throttle import LoginAttempts, first_attempt
@@ -450,7 +450,7 @@ class FakeImaging:
     """Reads ``fake:WxH`` as an image; anything else is invalid. Renders a marker of what it did."""
 
     def __init__(self) -> None:
-        self.rendered: list[tuple[FakePicture, CutoutOptions]] = []
+        self.rendered: list[tuple[Picture, CutoutOptions]] = []
 
     def probe(self, data: bytes) -> ImageInfo:
         try:
@@ -467,25 +467,36 @@ class FakeImaging:
     async def decode(self, data: bytes, size: tuple[int, int]) -> FakePicture:
         return FakePicture(*size)
 
-    async def render(self, picture: Any, mask: Any, options: CutoutOptions) -> RenderedImage:
+    async def render(self, picture: Picture, mask: Mask, options: CutoutOptions) -> RenderedImage:
         self.rendered.append((picture, options))
         data = f"cutout:{picture.width}x{picture.height}:{mask}".encode()
         fmt = OutputFormat.PNG if options.format is OutputFormat.AUTO else options.format
         return RenderedImage(data, fmt.media_type, picture.width, picture.height)
 
 
+@dataclass(frozen=True)
+class FakeMask:
+    """What ``FakeRemover`` answers: a mask the size of the picture, which ``FakeImaging`` renders as ``mask``."""
+
+    width: int
+    height: int
+
+    def __str__(self) -> str:
+        return "mask"
+
+
 class FakeRemover:
-    """Answers a mask marker, or raises ``error`` when one is set."""
+    """Answers a ``FakeMask``, or raises ``error`` when one is set."""
 
     def __init__(self) -> None:
         self.calls = 0
         self.error: Exception | None = None
 
-    async def mask(self, picture: Any) -> str:
+    async def mask(self, picture: Picture) -> Mask:
         self.calls += 1
         if self.error is not None:
             raise self.error
-        return "mask"
+        return FakeMask(picture.width, picture.height)
 
     async def check(self) -> None:
         if self.error is not None:
@@ -507,7 +518,7 @@ class FakeFetcher:
 class CentreMaskRemover(FakeRemover):
     """For use with the real imaging adapter: a mask with an opaque ellipse in the middle half."""
 
-    async def mask(self, picture: Any) -> Any:
+    async def mask(self, picture: Picture) -> Mask:
         from PIL import Image, ImageDraw
 
         await super().mask(picture)

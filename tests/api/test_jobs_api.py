@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from api.conftest import api_key, fake_adapters, make_settings
 from domain.errors import InvalidImage
+from domain.ports import Mask
 from entrypoints.bootstrap import Adapters
 from entrypoints.http.app import create_app
 from entrypoints.worker import Schedule
@@ -29,7 +30,7 @@ class GatedRemover(FakeRemover):
         super().__init__()
         self.gate = asyncio.Event()
 
-    async def mask(self, picture: Any) -> str:
+    async def mask(self, picture: Any) -> Mask:
         await self.gate.wait()
         return await super().mask(picture)
 

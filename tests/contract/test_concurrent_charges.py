@@ -12,13 +12,14 @@ from litestar.testing import AsyncTestClient
 
 from adapters.sql.engine import create_engine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from domain.ports import Mask
 from entrypoints.http.app import create_app
 
 
 class SlowRemover(FakeRemover):
     """Holds each cut-out long enough for all requests to overlap."""
 
-    async def mask(self, picture: Any) -> str:
+    async def mask(self, picture: Any) -> Mask:
         await asyncio.sleep(0.05)
         return await super().mask(picture)
 
