@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pymysql  # no stubs installed (types-PyMySQL is not in the lock)
+import pymysql
 import pytest
 from api.conftest import make_settings
 from contract.conftest import MYSQL_URL, _mysql_admin
