@@ -149,9 +149,7 @@ def stateful_machine(
     return Machine
 
 
-def test_linked_calls_create_use_and_revoke_keys_without_a_server_error(
-    server: str, api_keys: tuple[str, str]
-) -> None:
+def test_linked_calls_create_use_and_revoke_keys_without_a_server_error(server: str, api_keys: tuple[str, str]) -> None:
     api_key = api_keys[1]
     schema = schemathesis.openapi.from_url(f"{server}/schema/openapi.json")
     chains: Counter[str] = Counter()

@@ -34,9 +34,7 @@ async def test_the_worker_purges_what_has_expired_and_keeps_the_rest(database_ur
                 user_id = uuid.UUID(account["id"])
                 ended = now - timedelta(days=1)
                 await connection.execute(
-                    insert(SessionRow).values(
-                        id="0" * 64, user_id=user_id, created_at=ended, expires_at=ended
-                    )
+                    insert(SessionRow).values(id="0" * 64, user_id=user_id, created_at=ended, expires_at=ended)
                 )
                 gone = int((now - timedelta(hours=2)).timestamp())
                 await connection.execute(
