@@ -173,6 +173,14 @@ class ServiceUnavailable(DomainError):
     transient = True
 
 
+class StorageUnavailable(ServiceUnavailable):
+    """The database did not answer: a dropped connection, a lost server, a timeout. Nothing was stored,
+    or the outcome of the last commit is unknown; trying again is safe, since every booking is unique."""
+
+    code = "storage_unavailable"
+    default_message = "The database is unavailable; try again shortly."
+
+
 class PriceChanged(DomainError):
     """A queued job would now cost other than the credits reserved for it when it was submitted."""
 

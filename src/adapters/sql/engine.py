@@ -8,15 +8,21 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from adapters.sql.errors import translate_errors
+
 
 def create_engine(url: str) -> AsyncEngine:
     """An engine for ``url``. SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE``: every
     transaction takes the write lock up front and waits for it, instead of failing when a
-    reader later tries to write (SQLITE_BUSY_SNAPSHOT) under concurrent requests."""
+    reader later tries to write (SQLITE_BUSY_SNAPSHOT) under concurrent requests. Every engine
+    translates database errors into domain errors (``errors.py``)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True, pool_recycle=3600, pool_size=10, max_overflow=20)
+        engine = create_async_engine(url, pool_pre_ping=True, pool_recycle=3600, pool_size=10, max_overflow=20)
+        translate_errors(engine)
+        return engine
     engine = create_async_engine(url, connect_args={"timeout": 30})
+    translate_errors(engine)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

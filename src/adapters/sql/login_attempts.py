@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Insert, delete, select, update
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.models import LoginAttemptRow
+from adapters.sql.models import Base, LoginAttemptRow
 from domain.throttle import LoginAttempts, first_attempt
 
-_table = LoginAttemptRow.__table__
+_table = Base.metadata.tables[LoginAttemptRow.__tablename__]
 
 
 class SqlLoginAttempts:
@@ -23,20 +23,21 @@ class SqlLoginAttempts:
         empty = first_attempt(now)
         row = {"key": key, "count": 0, "window_start": now, "locked_until": None, "expires_at": empty.expires_at}
         # Make sure the row exists, then lock it: concurrent attempts for one address queue up here.
+        ensure: Insert
         if self._mysql:
             ensure = mysql.insert(_table).values(row).on_duplicate_key_update(count=_table.c.count)
         else:  # SQLite: every transaction is BEGIN IMMEDIATE, so this one runs alone anyway
             ensure = sqlite.insert(_table).values(row).on_conflict_do_nothing(index_elements=["key"])
         async with self._engine.begin() as connection:
             await connection.execute(ensure)
-            stored = (
+            count, window_start, locked_until = (
                 await connection.execute(
                     select(_table.c.count, _table.c.window_start, _table.c.locked_until)
                     .where(_table.c.key == key)
                     .with_for_update()
                 )
             ).one()
-            attempts = LoginAttempts(stored.count, stored.window_start, stored.locked_until)
+            attempts = LoginAttempts(count, window_start, locked_until)
             if wait := attempts.retry_after(now):
                 return wait
             counted = attempts.counted(now)

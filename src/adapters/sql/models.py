@@ -177,6 +177,8 @@ class ContactMessageRow(Base):
     email: Mapped[str] = mapped_column(String(254))
     message: Mapped[str] = mapped_column(String(5000))
     created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+
+
 class ReplicatePredictionRow(Base):
     """A finished Replicate prediction delivered by webhook, until the process waiting for it reads it."""
 

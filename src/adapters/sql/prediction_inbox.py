@@ -6,14 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Insert, delete, select
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.models import ReplicatePredictionRow
+from adapters.sql.models import Base, ReplicatePredictionRow
 from domain.ports import Clock
 
-_table = ReplicatePredictionRow.__table__
+_table = Base.metadata.tables[ReplicatePredictionRow.__tablename__]
 # Nobody waits longer than this for a prediction; older deliveries belong to a process that gave up or died.
 KEEP_FOR = timedelta(hours=1)
 
@@ -22,17 +22,20 @@ class SqlPredictionInbox:
     def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
         self._engine = engine
         self._clock = clock
-        self._upsert = mysql.insert if engine.dialect.name == "mysql" else sqlite.insert
+        self._mysql = engine.dialect.name == "mysql"
 
     async def put(self, prediction_id: str, prediction: dict[str, Any]) -> None:
         """Record a delivery (Replicate retries deliveries: the last one wins) and drop stale ones."""
         now = self._clock.now()
-        insert = self._upsert(_table).values(id=prediction_id, prediction=prediction, received_at=now)
-        if self._upsert is mysql.insert:
-            statement = insert.on_duplicate_key_update(prediction=insert.inserted.prediction, received_at=now)
+        row = {"id": prediction_id, "prediction": prediction, "received_at": now}
+        statement: Insert
+        if self._mysql:
+            on_mysql = mysql.insert(_table).values(row)
+            statement = on_mysql.on_duplicate_key_update(prediction=on_mysql.inserted.prediction, received_at=now)
         else:
-            statement = insert.on_conflict_do_update(
-                index_elements=["id"], set_={"prediction": insert.excluded.prediction, "received_at": now}
+            on_sqlite = sqlite.insert(_table).values(row)
+            statement = on_sqlite.on_conflict_do_update(
+                index_elements=["id"], set_={"prediction": on_sqlite.excluded.prediction, "received_at": now}
             )
         async with self._engine.begin() as connection:
             await connection.execute(statement)

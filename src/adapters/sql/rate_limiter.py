@@ -4,34 +4,35 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Insert, delete, select
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql.models import RateLimitRow
+from adapters.sql.models import Base, RateLimitRow
 from domain.ports import Clock
 from domain.rate_limits import RateLimit, RateLimitState
 
-_table = RateLimitRow.__table__
+_table = Base.metadata.tables[RateLimitRow.__tablename__]
 
 
 class SqlRateLimiter:
     def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
         self._engine = engine
         self._clock = clock
-        self._upsert = mysql.insert if engine.dialect.name == "mysql" else sqlite.insert
+        self._mysql = engine.dialect.name == "mysql"
 
     async def hit(self, key: str, rule: RateLimit) -> RateLimitState:
         now = self._clock.now()
         start = rule.window_start(now)
         end = start + rule.window_seconds
-        insert = self._upsert(_table).values(bucket=key, window_start=start, hits=1, expires_at=end)
-        if self._upsert is mysql.insert:
-            statement = insert.on_duplicate_key_update(hits=_table.c.hits + 1)
-        else:
-            statement = insert.on_conflict_do_update(
-                index_elements=["bucket", "window_start"], set_={"hits": _table.c.hits + 1}
-            )
+        row = {"bucket": key, "window_start": start, "hits": 1, "expires_at": end}
+        statement: Insert = (
+            mysql.insert(_table).values(row).on_duplicate_key_update(hits=_table.c.hits + 1)
+            if self._mysql
+            else sqlite.insert(_table)
+            .values(row)
+            .on_conflict_do_update(index_elements=["bucket", "window_start"], set_={"hits": _table.c.hits + 1})
+        )
         async with self._engine.begin() as connection:
             await connection.execute(statement)
             hits = (

@@ -1,4 +1,5 @@
-"""The unit of work: one AsyncSession, one transaction, the repositories bound to it."""
+"""The unit of work: one AsyncSession, one transaction, the repositories bound to it. Its engine
+translates database errors into domain errors (``errors.py``), its flushes and commit included."""
 
 from __future__ import annotations
 
@@ -7,16 +8,12 @@ from types import TracebackType
 from sqlalchemy import false, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.sql.accounts import SqlApiKeyRepository, SqlSessionRepository, SqlUserRepository
+from adapters.sql.contacts import SqlContactRepository
+from adapters.sql.jobs import SqlJobRepository
+from adapters.sql.ledger import SqlCreditLedger
 from adapters.sql.models import Base
-from adapters.sql.repositories import (
-    SqlApiKeyRepository,
-    SqlContactRepository,
-    SqlCreditLedger,
-    SqlJobRepository,
-    SqlSessionRepository,
-    SqlUserRepository,
-    SqlWebhookRepository,
-)
+from adapters.sql.webhooks import SqlWebhookRepository
 from domain.ports import BalanceListener
 
 

@@ -5,6 +5,8 @@ Revises: 0002
 Create Date: 2026-11-21
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from advanced_alchemy.types import GUID
 from alembic import op
@@ -16,7 +18,7 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-_JOB_COLUMNS = [
+_JOB_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
     ("available_at", Timestamp(timezone=True)),
     ("worker_id", sa.String(length=64)),
     ("input_key", sa.String(length=200)),
