@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 from contract.conftest import MYSQL_URL, _mysql_admin
 from fakes import FakeClock
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 
 from adapters.sql.engine import create_engine
 from adapters.sql.login_attempts import SqlLoginAttempts
@@ -190,3 +191,14 @@ async def test_duplicates_keep_their_own_errors_and_details(sql_uow: SqlUnitOfWo
         with pytest.raises(IdempotencyKeyTaken) as key_taken:
             await uow.jobs.add(job())
     assert key_taken.value.details == {"field": "Idempotency-Key"}
+
+
+@pytest.mark.parametrize("statement", ["SELECT * FROM no_such_table", "SELECT no_such_column FROM users"])
+async def test_a_fault_of_our_own_sql_stays_a_bug_not_storage_unavailable(
+    sql_uow: SqlUnitOfWorkFactory, statement: str
+) -> None:
+    """SQLite reports these as OperationalError, as PyMySQL does an unknown column: still not "try again"."""
+    async with sql_uow.engine.connect() as connection:
+        with pytest.raises(DBAPIError) as caught:
+            await connection.execute(text(statement))
+    assert not isinstance(caught.value, StorageUnavailable)

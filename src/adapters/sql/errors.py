@@ -3,9 +3,9 @@
 It is an engine event (``handle_error``), so it sees every statement an engine of ours runs: the unit
 of work's flushes, queries and commits, the rate limiter, the login throttle, the prediction inbox,
 readiness and migrations. A violation of a known unique constraint becomes its business error; a
-failure of the database itself (a dropped connection, a lost server, a lock or busy timeout) becomes
-``StorageUnavailable``, never an integrity error. A fault of our own SQL (another constraint, a bad
-statement) stays SQLAlchemy's error: a bug, answered as a 500.
+failure of the database itself (a dropped connection, a lost server, a lock or busy timeout, a full
+disk) becomes ``StorageUnavailable``, never an integrity error. A fault of our own SQL (another
+constraint, a bad statement, an unknown table or column) stays SQLAlchemy's error: a bug, answered as a 500.
 """
 
 from __future__ import annotations
@@ -37,7 +37,20 @@ _UNIQUE_BY_COLUMNS = {
 }
 """Each unique constraint by the columns SQLite names, ``("users.email",)``."""
 
-_UNAVAILABLE = (OperationalError, InterfaceError, InternalError)
+# What says the database itself is out of reach or overloaded, as opposed to a statement of ours that
+# is wrong (SQLite reports "no such table" and syntax errors as OperationalError too, PyMySQL an unknown
+# column): MySQL/MariaDB error numbers, and SQLite's primary result codes.
+_MYSQL_UNAVAILABLE = {
+    1040,  # too many connections
+    1049,  # unknown database
+    1053,  # server shutdown in progress
+    1205,  # lock wait timeout
+    1213,  # deadlock: the transaction was rolled back, a retry can succeed
+    1927,  # connection killed
+    2002, 2003, 2006, 2013, 2055,  # cannot connect, server gone, lost during a query
+}  # fmt: skip
+_SQLITE_UNAVAILABLE = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL",
+                       "SQLITE_READONLY", "SQLITE_NOMEM")  # fmt: skip
 
 # SQLite names the columns ("UNIQUE constraint failed: users.email"), MySQL/MariaDB the index
 # ("Duplicate entry 'x' for key 'uq_users_email'", MySQL 8: 'users.uq_users_email').
@@ -58,9 +71,19 @@ def _translated(context: ExceptionContext) -> BaseException | None:
     if isinstance(error, IntegrityError):
         duplicate = _DUPLICATES.get(_unique_constraint(error) or "")
         return duplicate(_row(context)) if duplicate else None
-    if context.is_disconnect or isinstance(error, _UNAVAILABLE):
+    if context.is_disconnect or isinstance(error, InterfaceError) or _database_unavailable(error):
         return StorageUnavailable()
     return None
+
+
+def _database_unavailable(error: BaseException) -> bool:
+    if not isinstance(error, OperationalError | InternalError):
+        return False
+    args: tuple[Any, ...] = getattr(error.orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0] in _MYSQL_UNAVAILABLE
+    name = str(getattr(error.orig, "sqlite_errorname", ""))
+    return name.startswith(_SQLITE_UNAVAILABLE)
 
 
 def _unique_constraint(error: IntegrityError) -> str | None:
