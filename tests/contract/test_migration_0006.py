@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import insert, select
 
 from adapters.sql.engine import create_engine
@@ -15,7 +16,10 @@ from adapters.sql.models import UserRow
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-async def test_stored_emails_take_their_canonical_spelling_and_compare_exactly(database_url: str) -> None:
+async def test_stored_emails_take_their_canonical_spelling_and_compare_exactly(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    too_long = "\ufb03" * 85 + "@example.com"  # the "ffi" ligature: NFKC spells it out, 267 characters
     engine = create_engine(database_url)
     try:
         await upgrade(engine, "0005")
@@ -25,6 +29,7 @@ async def test_stored_emails_take_their_canonical_spelling_and_compare_exactly(d
             "kept@example.com",
             "keptß@example.com",
             "keptss@example.com",
+            too_long,
         ]
         async with engine.begin() as connection:
             for email in stored:
@@ -42,7 +47,10 @@ async def test_stored_emails_take_their_canonical_spelling_and_compare_exactly(d
                 "kept@example.com",
                 "keptß@example.com",  # its canonical spelling belongs to another account: left as it was
                 "keptss@example.com",
+                too_long,  # its canonical spelling does not fit the column
             }
+            kept = [record.getMessage() for record in caplog.records if "cannot log in" in record.getMessage()]
+            assert len(kept) == 2 and "keptß@example.com" in kept[0] + kept[1]  # the operator is told which
             for email in ("Exact@example.com", "exact@example.com", "éxact@example.com"):  # three addresses
                 await connection.execute(
                     insert(UserRow).values(

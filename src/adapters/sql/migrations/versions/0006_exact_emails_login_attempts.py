@@ -9,18 +9,22 @@ Revises: 0005
 Create Date: 2026-12-01
 """
 
+import logging
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
 from adapters.sql.models import Timestamp
-from domain.users import canonical_email
+from domain.users import MAX_EMAIL_LENGTH, canonical_email
 
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
 
+_log = logging.getLogger("alembic.runtime.migration")
+_KEPT = "user %s keeps the e-mail %r: its canonical spelling %r is taken or too long, so it cannot log in"
 _users = sa.table("users", sa.column("id"), sa.column("email", sa.String))  # ids pass through as stored
 
 
@@ -56,14 +60,19 @@ def upgrade() -> None:
 
 def _canonical_emails(bind: sa.engine.Connection) -> None:
     """Stored addresses were only lower-cased: store the canonical spelling (NFKC, case-folded) that
-    logins now look up, unless another account already holds it (then the address stays as it was)."""
+    logins now look up, unless another account already holds it or it no longer fits the column. Such
+    an account keeps its address and cannot log in until an operator changes it: the log names it."""
     rows = bind.execute(sa.select(_users.c.id, _users.c.email)).all()
     taken = {email for _, email in rows}
     for user_id, email in rows:
         canonical = canonical_email(email)
-        if canonical != email and canonical not in taken:
-            bind.execute(sa.update(_users).where(_users.c.id == user_id).values(email=canonical))
-            taken.add(canonical)
+        if canonical == email:
+            continue
+        if canonical in taken or len(canonical) > MAX_EMAIL_LENGTH:
+            _log.warning(_KEPT, user_id, email, canonical)
+            continue
+        bind.execute(sa.update(_users).where(_users.c.id == user_id).values(email=canonical))
+        taken.add(canonical)
 
 
 def downgrade() -> None:
