@@ -15,10 +15,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from domain.errors import InvalidOption
+from domain.errors import FieldTooLong, InvalidOption
 
 SECRET_PREFIX = "whsec_"
-MAX_URL_LENGTH = 2000
+MAX_CALLBACK_URL_LENGTH = 2000  # the jobs.callback_url column
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -66,7 +66,13 @@ def new_secret() -> str:
 def check_callback_url(url: str) -> str:
     """Shape only (http or https, a host, no credentials); where it points is checked on delivery."""
     url = url.strip()
-    parts = urllib.parse.urlsplit(url)
-    if len(url) > MAX_URL_LENGTH or parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+    if len(url) > MAX_CALLBACK_URL_LENGTH:
+        raise FieldTooLong(field="callback_url", max_length=MAX_CALLBACK_URL_LENGTH)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # an unclosed "[" of an IPv6 host, a port that is not a number
+        host = None
+    if not host or parts.scheme not in ("http", "https") or "@" in parts.netloc:
         raise InvalidOption("callback_url must be an http or https URL.", field="callback_url")
     return url

@@ -214,6 +214,12 @@ async def test_bad_submissions_cost_nothing(client: AsyncTestClient[Any]) -> Non
             400,
             "invalid_option",
         ),
+        ({"json": {"image_file_b64": "ZmFrZToxMDB4MTAw", "callback_url": "http://[::1"}}, 400, "invalid_option"),
+        (
+            {"json": {"image_file_b64": "ZmFrZToxMDB4MTAw", "callback_url": "https://hooks.example/" + "a" * 2000}},
+            422,
+            "field_too_long",
+        ),
     ]
     for kwargs, status, code in cases:
         response = await client.post("/api/v1/jobs", headers={"X-Api-Key": key}, **kwargs)
