@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from domain.cutouts import MAX_UPLOAD_BYTES, CutoutOptions, ImageInfo, ImageSource, RenderedImage
 from domain.errors import DomainError, UrlFetchFailed, UrlNotAllowed
 from domain.ports import BackgroundRemover, Imaging, UrlFetcher
-from domain.pricing import SizeChoice, chosen_size, fit_within, price
+from domain.pricing import SizeChoice, chosen_size, output_size, price
 
 Progress = Callable[[int], Awaitable[None]]
 
@@ -58,7 +58,7 @@ class CutoutPipeline:
 
     def plan(self, info: ImageInfo, options: CutoutOptions, balance: int) -> Plan:
         choice = chosen_size(info.width, info.height, options.size, balance)
-        size = fit_within(info.width, info.height, choice.max_pixels)
+        size = output_size(info.width, info.height, choice, balance)
         return Plan(choice, size, price(size[0] * size[1]))
 
     async def render(

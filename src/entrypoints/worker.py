@@ -39,10 +39,11 @@ class Schedule:
     @classmethod
     def for_settings(cls, settings: Settings) -> Schedule:
         """Reclaim within half a lease, and sweep at least four times per retention window."""
+        quarter_window = min(60.0, max(1.0, settings.retention_hours * 3600 / 4))
         return cls(
             reclaim=min(10.0, settings.job_lease_seconds / 2),
-            retention=min(60.0, max(1.0, settings.retention_hours * 3600 / 4)),
-            sync_job_records=min(60.0, max(1.0, settings.retention_hours * 3600 / 4)),
+            retention=quarter_window,
+            sync_job_records=quarter_window,
         )
 
 

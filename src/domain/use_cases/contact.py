@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from domain.contact import ContactMessage, compose_message
-from domain.errors import RateLimited
 from domain.ports import Clock, RateLimiter, UnitOfWorkFactory
 from domain.rate_limits import RateLimit
+from domain.use_cases.address_limits import AddressLimit
 
 CONTACT_LIMIT = RateLimit(limit=5, window_seconds=3600)
 
@@ -29,13 +29,16 @@ class SendContactMessage:
     uow: UnitOfWorkFactory
     rate_limiter: RateLimiter
     clock: Clock
+    _limit: AddressLimit = field(init=False)
+
+    def __post_init__(self) -> None:
+        message = "You have sent several messages already; try again later."
+        self._limit = AddressLimit(self.rate_limiter, "contact", CONTACT_LIMIT, message)
 
     async def __call__(self, name: str, email: str, message: str, honeypot: str, client_ip: str) -> bool:
         now = self.clock.now()
         contact = compose_message(name, email, message, now)
-        state = await self.rate_limiter.hit(f"contact:{client_ip}", CONTACT_LIMIT)
-        if not state.allowed:
-            raise RateLimited(state.retry_after(now), "You have sent several messages already; try again later.")
+        await self._limit.count(client_ip, now)
         if honeypot.strip():
             return False
         async with self.uow() as uow:

@@ -35,7 +35,7 @@ from domain.ports import Clock, RateLimiter
 from domain.rate_limits import RateLimit, RateLimitState, binding
 from domain.use_cases.accounts import Authenticate
 from domain.users import User
-from entrypoints.http.auth import api_key_of
+from entrypoints.http.auth import api_key_of, client_ip
 from entrypoints.http.injected import Injected
 from entrypoints.settings import Settings
 
@@ -47,7 +47,7 @@ _STATE_KEY = "cutout_rate_limit"
 def caller_key(request: Request[Any, Any, Any], user: User | None) -> str:
     """The bucket a request counts in: its API key, its account, or (anonymous) its client address."""
     if user is None:
-        return f"ip:{request.client.host if request.client else 'unknown'}"
+        return f"ip:{client_ip(request)}"
     if key := api_key_of(request.headers):
         return f"key:{hash_secret(key)[:40]}"
     return f"user:{user.id}"
