@@ -5,7 +5,6 @@ Every URL is refused with 400 ``url_not_allowed``, without a connection attempt 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 
 import httpx
@@ -52,9 +51,7 @@ def test_image_url_is_refused_before_any_connection(
 ) -> None:
     ssrf_network.use(case)
     before = balance(api)
-    started = time.monotonic()
     response = api.post("/api/v1/removebg", json={"image_url": case.url, "size": "full"})
     assert (response.status_code, response.json()["error"]["code"]) == (400, "url_not_allowed"), response.text
-    assert time.monotonic() - started < 2
     assert ssrf_network.refused_connects == []
     assert balance(api) == before
