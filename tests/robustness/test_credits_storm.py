@@ -48,7 +48,9 @@ async def test_two_hundred_concurrent_requests_on_seven_credits_charge_seven(
     server: str, remover: SlowCentreMask
 ) -> None:
     photo = encode(person_scene(640, 480)[0])  # 0.31 MP: one credit at full size
-    limits = httpx.Limits(max_connections=REQUESTS)
+    # An idle connection is dropped by the client after 1 s, well before uvicorn closes it (5 s): on a busy
+    # machine a late request could otherwise be sent on a connection the server is closing.
+    limits = httpx.Limits(max_connections=REQUESTS, keepalive_expiry=1)
     async with httpx.AsyncClient(base_url=server, timeout=120, limits=limits) as client:
         await client.post("/api/v1/auth/signup", json={"email": "storm@example.com", "password": "correct horse"})
         created = await client.post(
