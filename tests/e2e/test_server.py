@@ -46,8 +46,8 @@ def server_env(data_dir: Path, **env: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def serving(env: dict[str, str]) -> Iterator[str]:
-    """Run `cutout serve` with ``env`` until the block ends; yields its base URL once it is ready."""
+def running(env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    """Run `cutout serve` with ``env`` until the block ends; yields its base URL and pid once it is ready."""
     base = env["CUTOUT_PUBLIC_URL"]
     cutout = Path(sys.executable).with_name("cutout")
     # The server's output goes to a file: a pipe nobody reads fills up and blocks the server.
@@ -66,10 +66,17 @@ def serving(env: dict[str, str]) -> Iterator[str]:
                 time.sleep(0.2)
         else:
             pytest.fail(f"cutout serve did not become ready in 60 s:\n{log_path.read_text(errors='replace')}")
-        yield base
+        yield base, process.pid
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@contextlib.contextmanager
+def serving(env: dict[str, str]) -> Iterator[str]:
+    """Like ``running``, for callers that need only the base URL."""
+    with running(env) as (base, _pid):
+        yield base
 
 
 def start_server(tmp_path_factory: pytest.TempPathFactory, **env: str) -> Iterator[str]:

@@ -19,12 +19,12 @@ STARTUP_SECONDS = 30
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: Any) -> Iterator[str]:
-    """Serve ``app`` until the block ends; yields its base URL."""
+def serve_in_thread(app: Any, config: uvicorn.Config | None = None) -> Iterator[str]:
+    """Serve ``app`` (with ``config``, by default uvicorn's own) until the block ends; yields its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False))
+    server = uvicorn.Server(config or uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

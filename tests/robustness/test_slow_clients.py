@@ -10,44 +10,33 @@ import asyncio
 import contextlib
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from api.conftest import make_settings
 from e2e.test_server import server_env, serving
+from robustness.live_server import serve_in_thread
 from robustness.real_app import migrated, real_adapters
 
 from entrypoints.http.app import create_app
 from entrypoints.server import server_config
 
-STARTUP_SECONDS = 30
 GENEROUS = 10  # times the timeout a test lets the server take to act
 
 
 @contextlib.contextmanager
 def cutout_server(tmp_path: Path, **env: str) -> Iterator[tuple[str, int]]:
+    """The app on the server `cutout serve` runs (its connection limits), in a thread; yields its address."""
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'cutout.db'}"
     asyncio.run(migrated(database_url))
     settings = make_settings(tmp_path, **env)
     app = create_app(settings, real_adapters(database_url))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(server_config(settings, app, lifespan="on", log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
-        yield sock.getsockname()
-    finally:
-        server.should_exit = True
-        thread.join(timeout=STARTUP_SECONDS)
-        sock.close()
+    config = server_config(settings, app, lifespan="on", log_level="warning", access_log=False)
+    with serve_in_thread(app, config) as base:
+        url = urlsplit(base)
+        yield url.hostname or "127.0.0.1", url.port or 80
 
 
 def connect(address: tuple[str, int], source: str = "127.0.0.1", timeout: float = 30) -> socket.socket:

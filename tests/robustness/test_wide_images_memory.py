@@ -5,13 +5,6 @@ cost 800-980 MB when its samples were widened to 8-byte integers). Measured on a
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
@@ -20,6 +13,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from e2e.test_server import running, server_env
 from images import encode, person_scene
 from PIL import Image, ImageDraw
 
@@ -29,7 +23,6 @@ WIDTH, HEIGHT = 8083, 6062  # 49 MP, under the 50 MP limit
 MB = 1024 * 1024
 # Generous: an 8-bit greyscale picture of this size is 1 byte a pixel; before the fix it was 16 and more.
 BOUND_BYTES_PER_PIXEL = 3
-STARTUP_SECONDS = 120
 # person_scene's body and head colours in grey, and a point on the body (in its 640 x 480 frame)
 BODY_GREY, HEAD_GREY = round(np.dot((0.299, 0.587, 0.114), (40, 50, 120))), 160
 BODY_AT = (320, 420)
@@ -56,42 +49,11 @@ class LiveServer:
         return self._status("VmHWM")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[LiveServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """`cutout serve` on its defaults (SQLite in a fresh data directory, the real model)."""
-    data_dir = Path(tempfile.mkdtemp(prefix="cutout-wide-"))
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CUTOUT_")}
-    env.update(CUTOUT_DATA_DIR=str(data_dir), CUTOUT_PORT=str(port))
-    command = [str(Path(sys.executable).with_name("cutout")), "serve"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            try:
-                if httpx.get(f"{base}/health/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "cutout serve did not get ready"
-            time.sleep(0.2)
-        yield LiveServer(process.pid, base)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with running(server_env(tmp_path_factory.mktemp("var"))) as (base, pid):
+        yield LiveServer(pid, base)
 
 
 def sixteen_bit_person() -> bytes:
